@@ -1,0 +1,75 @@
+"""Settings shared by every Vitals service, read once from the environment (prefix ``VITALS_``).
+
+Each service builds one ``Settings`` at start-up and passes it down; nothing reads the environment
+later. Defaults run the whole stack on loopback with the ports ``deploy/stack.sh`` uses, so a fresh
+checkout works without any configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ClockMode = Literal["wall", "stream"]
+
+# Ports chosen off the usual 9092/6379 so a developer's own Kafka or Redis is never touched.
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_KAFKA_CONTROLLER_PORT = 19093
+DEFAULT_REDIS_PORT = 16379
+
+
+class Settings(BaseSettings):
+    """Every knob of the running system, with its documented default."""
+
+    model_config = SettingsConfigDict(env_prefix="VITALS_", env_file=None, extra="ignore")
+
+    # --- infrastructure -------------------------------------------------------------------
+    # Local stack (deploy/stack.sh): ports on loopback, and where the broker, Redis and the
+    # scorer keep their data and logs.
+    kafka_port: int = DEFAULT_KAFKA_PORT
+    kafka_controller_port: int = DEFAULT_KAFKA_CONTROLLER_PORT
+    redis_port: int = DEFAULT_REDIS_PORT
+    data_dir: Path = Path(".vitals")
+    # Empty = the local stack's address, derived from the ports above.
+    kafka_bootstrap: str = ""
+    redis_url: str = ""
+
+    # --- topics ----------------------------------------------------------------------------
+    topic_events: str = "events"
+    topic_scores: str = "scores"
+    topic_alerts: str = "alerts"
+    topic_events_dead: str = "events.dead"
+    topic_alerts_dead: str = "alerts.dead"
+    # Partitions of `events` (and of the scorer's changelog): the unit of scorer parallelism.
+    partitions: int = Field(default=8, ge=1)
+
+    # --- scorer ----------------------------------------------------------------------------
+    # "wall": scores are evaluated at the wall clock (live). "stream": at the stream watermark,
+    # the latest event time seen (replays of history score as of that history).
+    clock: ClockMode = "wall"
+    scorer_app_id: str = "vitals-scorer"
+    scorer_web_port: int = 6066
+
+    # --- HTTP services -----------------------------------------------------------------------
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8081
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    # Base of the links put in alerts ("open customer") and the dashboard.
+    public_url: str = "http://127.0.0.1:8080"
+    # API keys: "key:scope1,scope2;key2:scope". Empty = open (development only).
+    api_keys: SecretStr = SecretStr("")
+    environment: Literal["dev", "prod"] = "dev"
+
+    @model_validator(mode="after")
+    def _derive_local_addresses(self) -> Settings:
+        if not self.kafka_bootstrap.strip():
+            self.kafka_bootstrap = f"127.0.0.1:{self.kafka_port}"
+        if not self.redis_url.strip():
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        if self.environment == "prod" and not self.api_keys.get_secret_value():
+            raise ValueError("VITALS_API_KEYS must be set when VITALS_ENVIRONMENT=prod")
+        return self
