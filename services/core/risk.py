@@ -1,0 +1,100 @@
+"""Risk (0–100): probability of churn within the horizon; the order of every at-risk list.
+
+A logistic combination of the two numbers and their trends (LinkedIn's lesson: paying but not
+using will churn):
+
+    logit(risk) = intercept + w_billing·logit(1 − P(paying)) + w_usage·2·(0.5 − health/100)
+                + w_trend·(1 − min(1, trend)) + w_quiet·(1 − 2^(−quiet days / 14))
+
+Weights are documented defaults in config (RiskConfig); ``vitals backtest`` reports how they rank
+against simple baselines, and they can be refitted from the cancellations the stream carries.
+A customer who never used the product contributes no usage terms (buying is not usage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Bands, RiskConfig, band_of
+from .health import Health
+from .reasons import Reason
+from .temperature import Temperature, logit, sigmoid
+from .usage import UsageMeasures
+
+# Silence half-saturates the quiet term after two weeks: a week's holiday is not yet a signal.
+QUIET_HALF_DAYS = 14.0
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    value: float
+    band: str
+    components: dict[str, float]
+    reasons: list[Reason]
+
+
+def terms(
+    temperature: Temperature, health: Health | None, usage: UsageMeasures, config: RiskConfig
+) -> dict[str, float]:
+    """The additive log-odds terms of the risk model (the intercept under "intercept")."""
+    out = {
+        "intercept": config.intercept,
+        "from_temperature": config.weight_billing * logit(1.0 - temperature.value / 100.0),
+    }
+    if health is not None:
+        out["from_health"] = config.weight_usage * 2.0 * (0.5 - health.value / 100.0)
+        trend = usage.trend if usage.trend is not None else 0.0
+        out["from_trend"] = config.weight_trend * (1.0 - min(1.0, trend))
+        quiet = usage.quiet_days or 0.0
+        out["from_quiet"] = config.weight_quiet * (1.0 - 2.0 ** (-quiet / QUIET_HALF_DAYS))
+    return out
+
+
+_TERM_TEXT = {
+    "from_temperature": "billing and contract signals (temperature {temperature:.0f})",
+    "from_health": "product usage (health {health:.0f})",
+    "from_trend": "usage trend vs the customer's own baseline",
+    "from_quiet": "time since the last product activity",
+}
+
+
+def evaluate(
+    temperature: Temperature,
+    health: Health | None,
+    usage: UsageMeasures,
+    config: RiskConfig,
+    bands: Bands,
+) -> Risk:
+    parts = terms(temperature, health, usage, config)
+    total = sum(parts.values())
+    value = 100.0 * sigmoid(total)
+    reasons = []
+    for name, template in _TERM_TEXT.items():
+        if name in parts:
+            impact = value - 100.0 * sigmoid(total - parts[name])
+            text = template.format(
+                temperature=temperature.value, health=health.value if health else 0.0
+            )
+            # Risk is "higher is worse": report impact with the sign of the move in risk points.
+            reasons.append(Reason(name.removeprefix("from_"), "risk", text, impact))
+    return Risk(
+        value=value,
+        band=band_of(value, bands.risk),
+        components={name: round(v, 4) for name, v in parts.items()},
+        reasons=reasons,
+    )
+
+
+def quadrant(temperature: float, health: float | None, bands: Bands) -> str | None:
+    """champion · upsell (healthy, cold) · adoption_risk (paying, not using) · at_risk."""
+    if health is None:
+        return None
+    warm = temperature >= bands.quadrant_temperature
+    healthy = health >= bands.quadrant_health
+    if warm and healthy:
+        return "champion"
+    if healthy:
+        return "upsell"
+    if warm:
+        return "adoption_risk"
+    return "at_risk"

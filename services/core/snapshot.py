@@ -1,0 +1,133 @@
+"""The score snapshot: every number of a customer at a moment, with components and reasons.
+
+``evaluate(state, now, params, config)`` is a pure function: the live scorer, the timers and
+``vitals backtest`` all call it, so the same state and clock give the same snapshot byte for byte.
+The shape is published in schemas/score-snapshot.schema.json.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from . import clv as clv_model
+from . import health as health_model
+from . import lifecycle, repurchase, rfm
+from . import risk as risk_model
+from . import temperature as temperature_model
+from .config import ScoringConfig
+from .params import ScoringParams
+from .reasons import top
+from .state import CustomerState
+from .usage import measure
+
+SNAPSHOT_SCHEMA = "vitals.score/1"
+
+
+def iso(ts: float) -> str | None:
+    """Unix seconds -> RFC 3339 UTC with a Z (None for unset times)."""
+    if not ts:
+        return None
+    text = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _r(value: float, digits: int = 2) -> float:
+    return round(value, digits)
+
+
+def evaluate(
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, clock: str = "stream"
+) -> dict[str, Any]:
+    usage = measure(state, now, config.health)
+    temperature = temperature_model.evaluate(state, now, params.models, config.temperature, config.bands)
+    health = health_model.evaluate(usage, params.norms, config.health, config.bands)
+    risk = risk_model.evaluate(temperature, health, usage, config.risk, config.bands)
+    stage, since = lifecycle.stage_at(state, now, config, temperature.value, temperature.p_alive)
+    rfm_now = rfm.evaluate(state, now, params.norms, config.rfm)
+    rep = repurchase.evaluate(state, now, config.repurchase)
+    currency = state.currency or config.clv.default_currency
+    reasons = top(temperature.reasons + (health.reasons if health else []))
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "customer_id": state.customer_id,
+        "as_of": iso(now),
+        "as_of_ts": now,
+        "clock": clock,
+        "config_version": config.version,
+        "params_version": params.version,
+        "profile": {key: state.profile.get(key) for key in ("name", "owner", "segment", "plan", "seats", "renewal_date")},
+        "mrr": _r(state.mrr) if state.sub_status == "active" else 0.0,
+        "currency": currency,
+        "temperature": {
+            "value": _r(temperature.value),
+            "band": temperature.band,
+            "model": temperature.model,
+            "components": temperature.components,
+        },
+        "health": None
+        if health is None
+        else {"value": _r(health.value), "band": health.band, "components": health.components},
+        "risk": {"value": _r(risk.value), "band": risk.band, "components": risk.components},
+        "quadrant": risk_model.quadrant(temperature.value, health.value if health else None, config.bands),
+        "rfm": rfm_now.as_dict() if rfm_now else None,
+        "repurchase": rep.as_dict(),
+        "clv": _clv(state, now, params, config, currency),
+        "lifecycle": {"stage": stage, "since": iso(since)},
+        "reasons": [r.as_dict() for r in reasons],
+        "risk_reasons": [r.as_dict() for r in top(risk.reasons, limit=4)],
+        "stats": {
+            "events": state.events,
+            "usage_events": state.usage_events,
+            "purchases": state.purchases,
+            "duplicates": state.duplicates,
+            "late_events": state.late_events,
+            "first_event_at": iso(state.first_ts),
+            "last_event_at": iso(state.last_ts),
+            "last_usage_at": iso(state.last_usage_ts),
+        },
+    }
+
+
+def _clv(
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, currency: str
+) -> dict[str, Any] | None:
+    models = params.models
+    if state.sub_status == "active" and state.mrr > 0:
+        alpha, beta = temperature_model.sbg_params_for(state, models)
+        estimate = clv_model.clv_subscription(
+            state.mrr,
+            float(state.renewals),
+            alpha,
+            beta,
+            config.temperature.period_days,
+            config.clv.discount_rate_annual,
+        )
+        method = "sbg_derl"
+    elif state.purchases > 0:
+        x, t_x, T = temperature_model.purchase_stats(state, now)
+        monetary = (state.spend_total - state.first_purchase_amount) / x if x > 0 else 0.0
+        use_bg = config.temperature.purchase_model == "bgnbd"
+        estimate = clv_model.clv_purchases(
+            x,
+            t_x,
+            T,
+            x,
+            monetary,
+            models.bgnbd if use_bg else models.mbgnbd,
+            models.gammagamma,
+            model="bgnbd" if use_bg else "mbgnbd",
+            horizon_days=config.clv.horizon_days,
+            annual_discount=config.clv.discount_rate_annual,
+        )
+        method = "gammagamma_x_" + ("bgnbd" if use_bg else "mbgnbd")
+    else:
+        return None
+    value = estimate.value if math.isfinite(estimate.value) else 0.0
+    return {
+        "value": _r(value),
+        "currency": currency,
+        "method": method,
+        "components": {k: round(v, 4) for k, v in estimate.components.items()},
+    }

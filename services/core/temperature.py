@@ -1,0 +1,218 @@
+"""Temperature (0–100): the probability the customer is still paying at the horizon.
+
+Never computed from usage (usage is health: keeping the two apart is the point of the pair).
+- Subscriptions: shifted-beta-geometric (Fader & Hardie 2007). After n renewals the chance of
+  surviving the k renewals inside the horizon is S(n+k)/S(n), with (α, β) fitted per plan.
+- Purchases only: P(alive) from MBG/NBD by default (Batislam et al. 2007), because under BG/NBD a
+  one-time buyer keeps P(alive) = 1 forever; ``purchase_model`` switches to BG/NBD P(alive) or to
+  P(at least one purchase in the horizon) ≈ 1 − e^(−E[X(horizon)]).
+- The model probability is then moved in log-odds by billing, contract and voice-of-customer
+  signals (payment failures, cancellation request, downgrades, escalations, NPS/CSAT), each
+  reported as a reason with the points it costs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from . import bgnbd, mbgnbd, sbg
+from .config import Bands, TemperatureConfig, band_of
+from .decay import SECONDS_PER_DAY, value_at
+from .population import PopulationParams
+from .reasons import Reason, ago, days_phrase
+from .state import CustomerState
+
+# Probabilities are kept inside (ε, 1−ε) before taking log-odds.
+EPSILON = 1e-6
+# Monthly plans are the SaaS default; the published sBG prior is per YEAR, so before a plan has its
+# own fit we use a monthly prior with a mean churn of 3 %/month and wide heterogeneity (α+β = 10).
+MONTHLY_SBG_PRIOR = sbg.SBGParams(alpha=0.3, beta=9.7)
+
+
+@dataclass(frozen=True, slots=True)
+class Temperature:
+    value: float
+    band: str
+    model: str
+    components: dict[str, float]
+    reasons: list[Reason]
+    p_alive: float | None = None
+
+
+def logit(p: float) -> float:
+    p = min(1.0 - EPSILON, max(EPSILON, p))
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def sbg_params_for(state: CustomerState, params: PopulationParams) -> sbg.SBGParams:
+    plan = state.profile.get("plan")
+    if isinstance(plan, str) and plan in params.sbg:
+        return params.sbg[plan]
+    if params.version == "prior" or "default" not in params.sbg:
+        return MONTHLY_SBG_PRIOR
+    return params.sbg["default"]
+
+
+def purchase_stats(state: CustomerState, now: float) -> tuple[float, float, float]:
+    """BG/NBD statistics in days: x repeat purchases, t_x last purchase age, T customer age."""
+    x = float(state.purchases - 1)
+    t_x = (state.last_purchase_ts - state.first_purchase_ts) / SECONDS_PER_DAY
+    T = max(t_x, (now - state.first_purchase_ts) / SECONDS_PER_DAY)
+    return x, t_x, T
+
+
+def evaluate(
+    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig, bands: Bands
+) -> Temperature:
+    components: dict[str, float] = {}
+    reasons: list[Reason] = []
+    p_alive: float | None = None
+    if state.sub_status == "cancelled":
+        days = (now - state.cancelled_ts) / SECONDS_PER_DAY
+        reasons.append(Reason("cancelled", "temperature", f"subscription cancelled {ago(days)}", -100.0))
+        return Temperature(0.0, band_of(0.0, bands.temperature), "cancelled", {"p_base": 0.0}, reasons)
+    if state.sub_status == "active":
+        model = "sbg"
+        alpha, beta = sbg_params_for(state, params)
+        k = max(1.0, math.ceil(config.horizon_days / config.period_days))
+        p_base = sbg.p_survive_horizon(float(state.renewals), k, alpha, beta)
+        components["renewals"] = float(state.renewals)
+        reasons.append(
+            Reason(
+                "renewal_history",
+                "temperature",
+                f"renewed {state.renewals} times: {100 * sbg.p_renew(state.renewals, alpha, beta):.0f}% "
+                "of such customers renew next period",
+                100.0 * (p_base - 1.0),
+            )
+        )
+    elif state.purchases > 0:
+        x, t_x, T = purchase_stats(state, now)
+        model = config.purchase_model
+        if model == "bgnbd":
+            p_base = bgnbd.p_alive(x, t_x, T, *params.bgnbd)
+            p_alive = p_base
+        elif model == "expected_purchases":
+            expected = mbgnbd.expected_purchases(config.horizon_days, x, t_x, T, *params.mbgnbd)
+            p_base = 1.0 - math.exp(-expected)
+            p_alive = mbgnbd.p_alive(x, t_x, T, *params.mbgnbd)
+            components["expected_purchases"] = round(expected, 4)
+        else:
+            p_base = mbgnbd.p_alive(x, t_x, T, *params.mbgnbd)
+            p_alive = p_base
+        components.update({"x": x, "t_x_days": round(t_x, 3), "T_days": round(T, 3)})
+        since = T - t_x
+        reasons.append(
+            Reason(
+                "purchase_recency",
+                "temperature",
+                f"{state.purchases} purchase{'s' if state.purchases != 1 else ''}, the last "
+                f"{ago(since)}: P(still buying) {100 * p_base:.0f}%",
+                100.0 * (p_base - 1.0),
+            )
+        )
+    else:
+        model = "prior"
+        alpha, beta = sbg_params_for(state, params)
+        k = max(1.0, math.ceil(config.horizon_days / config.period_days))
+        p_base = sbg.p_survive_horizon(0.0, k, alpha, beta)
+        reasons.append(
+            Reason("no_billing", "temperature", "no billing events yet: temperature is the plan's prior", 0.0)
+        )
+    components["p_base"] = round(p_base, 6)
+
+    adjustments = _adjustments(state, now, config)
+    total = logit(p_base) + sum(delta for _, delta, _ in adjustments)
+    p = sigmoid(total)
+    for code, delta, text in adjustments:
+        components[code] = round(delta, 4)
+        reasons.append(Reason(code, "temperature", text, 100.0 * (p - sigmoid(total - delta))))
+    value = 100.0 * p
+    return Temperature(value, band_of(value, bands.temperature), model, components, reasons, p_alive)
+
+
+def _adjustments(
+    state: CustomerState, now: float, config: TemperatureConfig
+) -> list[tuple[str, float, str]]:
+    """Log-odds moves from billing, contract and feedback signals: (code, log-odds, sentence)."""
+    adjustments: list[tuple[str, float, str]] = []
+
+    def adjust(code: str, log_odds: float, text: str) -> None:
+        if abs(log_odds) > 1e-3:
+            adjustments.append((code, log_odds, text))
+
+    renewal_multiplier = _renewal_multiplier(state, now, config)
+    failures = value_at(
+        state.payment_failures, state.payment_failures_t, now, config.payment_failure_half_life_days
+    )
+    if failures > 0.05:
+        recovered = state.sub_positive_ts > state.last_payment_failure_ts
+        days = (now - state.last_payment_failure_ts) / SECONDS_PER_DAY
+        adjust(
+            "payment_failed",
+            config.payment_failure_log_odds * failures * (0.5 if recovered else 1.0) * renewal_multiplier,
+            f"payment failed {ago(days)}" + (" (renewed since)" if recovered else ""),
+        )
+    if state.cancel_requested_ts and state.cancel_requested_ts > state.sub_positive_ts:
+        days = (now - state.cancel_requested_ts) / SECONDS_PER_DAY
+        adjust(
+            "cancellation_requested",
+            config.cancellation_requested_log_odds,
+            f"cancellation requested {ago(days)}",
+        )
+    downgrades = value_at(state.downgrades, state.downgrades_t, now, config.downgrade_half_life_days)
+    if downgrades > 0.05:
+        days = (now - state.last_downgrade_ts) / SECONDS_PER_DAY
+        adjust(
+            "downgraded",
+            config.downgrade_log_odds * downgrades * renewal_multiplier,
+            f"downgraded {ago(days)}",
+        )
+    escalations = value_at(state.escalations, state.escalations_t, now, config.support_half_life_days)
+    if escalations > 0.05:
+        adjust(
+            "escalations",
+            config.escalation_log_odds * escalations,
+            f"{state.tickets_open} open support ticket(s), escalations in the last "
+            f"{days_phrase(config.support_half_life_days)}",
+        )
+    relevance = config.feedback_relevance_days * SECONDS_PER_DAY
+    if state.nps >= 0 and now - state.nps_ts <= relevance:
+        days = (now - state.nps_ts) / SECONDS_PER_DAY
+        if state.nps <= 6:
+            adjust("detractor", config.detractor_log_odds, f"NPS {state.nps:.0f} (detractor) {ago(days)}")
+        elif state.nps >= 9:
+            adjust("promoter", config.promoter_log_odds, f"NPS {state.nps:.0f} (promoter) {ago(days)}")
+    if state.csat >= 0 and state.csat <= 2 and now - state.csat_ts <= relevance:
+        days = (now - state.csat_ts) / SECONDS_PER_DAY
+        adjust("low_csat", config.low_csat_log_odds, f"CSAT {state.csat:.0f}/5 {ago(days)}")
+    return adjustments
+
+
+def _renewal_multiplier(state: CustomerState, now: float, config: TemperatureConfig) -> float:
+    days = days_to_renewal(state, now)
+    if days is not None and 0 <= days <= config.renewal_window_days:
+        return config.renewal_window_multiplier
+    return 1.0
+
+
+def days_to_renewal(state: CustomerState, now: float) -> float | None:
+    renewal = state.profile.get("renewal_date")
+    if not isinstance(renewal, str):
+        return None
+    try:
+        when = datetime.fromisoformat(renewal)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when.timestamp() - now) / SECONDS_PER_DAY
