@@ -1,0 +1,172 @@
+"""The Faust application: the scorer agent on `events` and the projector agent on `scores`.
+
+Guarantee: at-least-once. Faust acks a record once its agent iteration finishes; after a crash,
+a rebalance or a changelog restore some records are processed again. That is harmless by
+construction: each customer state remembers the last applied (partition, offset, index), event ids
+are de-duplicated, and the projector ignores snapshots older than what Redis holds.
+
+State: the table `customers` (RocksDB + changelog `<app id>-customers-changelog`), raw bytes keyed
+by customer id. Each record's writes are filed under that record's partition, which is where every
+customer in it hashes to (records.decode_record checks this).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+import redis.asyncio as aioredis
+from faust.transport.producer import ProducerBuffer
+
+from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
+from vitals.core.params import DEFAULT_PARAMS, ScoringParams
+from vitals.core.settings import Settings
+from vitals.projection.writer import ScoreProjection
+
+from . import metrics
+from .processor import RecordProcessor, SourceRecord
+from .store import TableStore
+
+logger = logging.getLogger("vitals.scorer")
+
+# Projector batches: up to this many snapshots or this long, whichever first (one Redis round trip).
+PROJECTOR_BATCH = 500
+PROJECTOR_WITHIN_S = 0.2
+# Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
+# burst of table writes; a larger buffer drains in fewer, bigger flushes.
+PRODUCER_BUFFER_MESSAGES = 10_000
+
+
+class ScorerApp:
+    """Builds and holds the Faust app and its collaborators for one worker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: ScoringConfig = DEFAULT_CONFIG,
+        params: ScoringParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.params = params
+        datadir = Path(settings.data_dir).resolve() / "scorer" / settings.scorer_app_id
+        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
+        self.app = faust.App(
+            settings.scorer_app_id,
+            broker=f"kafka://{settings.kafka_bootstrap}",
+            store="rocksdb://",
+            datadir=str(datadir),
+            topic_partitions=settings.partitions,
+            processing_guarantee="at_least_once",
+            web_enabled=False,
+            producer_acks=-1,
+            producer_linger_ms=5,
+            consumer_auto_offset_reset="earliest",
+            topic_allow_declare=True,
+            table_cleanup_interval=3600.0,
+        )
+        ProducerBuffer.max_messages = PRODUCER_BUFFER_MESSAGES
+        self.events_topic = self.app.topic(
+            settings.topic_events, key_type=bytes, value_type=bytes, value_serializer="raw",
+            key_serializer="raw", partitions=settings.partitions,
+        )
+        self.scores_topic = self.app.topic(
+            settings.topic_scores, key_type=bytes, value_type=bytes, value_serializer="raw",
+            key_serializer="raw", partitions=settings.partitions,
+        )
+        self.dead_topic = self.app.topic(
+            settings.topic_events_dead, key_type=bytes, value_type=bytes,
+            value_serializer="raw", key_serializer="raw",
+        )
+        self.table = self.app.Table(
+            "customers",
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,
+            value_type=bytes,
+        )
+        self.processor = RecordProcessor(
+            store=TableStore(self.table),
+            config=config,
+            params=lambda: self.params,
+            partitions=settings.partitions,
+            clock=settings.clock,
+            now=self._now,
+            wall=time.time,
+        )
+        self.redis: aioredis.Redis | None = None
+        self.projection: ScoreProjection | None = None
+        self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
+        self.app.agent(self.scores_topic, name="vitals.projector")(self._project)
+        self.app.task(self._quiet_root_logger)
+
+    def _now(self, partition: int) -> float:
+        if self.settings.clock == "wall":
+            return time.time()
+        return self.processor.watermarks.get(partition, 0.0)
+
+    async def _quiet_root_logger(self) -> None:
+        # faust's worker spinner sets the root logger to DEBUG under -l warn: every debug record in
+        # faust and aiokafka is then built and dropped (10–20 % CPU). Put it back.
+        if logging.getLogger().level < logging.INFO:
+            logging.getLogger().setLevel(logging.INFO)
+
+    async def _score(self, stream: faust.StreamT[bytes]) -> Any:
+        async for event in stream.events():
+            message = event.message
+            record = SourceRecord(
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=message.key,
+                value=event.value,
+            )
+            started = time.perf_counter()
+            try:
+                out = self.processor.process([record])
+            except Exception:
+                # A bug must not stall the partition: dead-letter the record, keep going.
+                logger.exception("scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset)
+                await self.dead_topic.send(
+                    key=record.key,
+                    value=orjson.dumps(
+                        {
+                            "reason": "scorer error (see scorer logs)",
+                            "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+                            "payload": (record.value or b"")[:65536].decode("utf-8", "replace"),
+                        }
+                    ),
+                )
+                continue
+            for key, value in out.dead:
+                await self.dead_topic.send(key=key, value=value)
+            for key, value in out.snapshots:
+                await self.scores_topic.send(key=key, value=value)
+            metrics.SNAPSHOTS.inc(len(out.snapshots))
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+            wall = time.time()
+            for state in out.changed:
+                metrics.EVENT_LAG.observe(max(0.0, wall - state.last_ts))
+            for partition, mark in self.processor.watermarks.items():
+                metrics.WATERMARK.labels(partition=str(partition)).set(mark)
+            yield len(out.snapshots)
+
+    async def _project(self, stream: faust.StreamT[bytes]) -> Any:
+        if self.projection is None:
+            self.redis = aioredis.Redis.from_url(self.settings.redis_url)
+            self.projection = ScoreProjection(self.redis)
+        async for values in stream.take(PROJECTOR_BATCH, within=PROJECTOR_WITHIN_S):
+            items = []
+            for value in values:
+                try:
+                    items.append((orjson.loads(value), value))
+                except orjson.JSONDecodeError:
+                    logger.error("projector: skipping a scores record that is not JSON")
+            if items and self.projection is not None:
+                await self.projection.apply(items)
+                metrics.PROJECTED.inc(len(items))
+            yield len(items)

@@ -1,0 +1,36 @@
+"""`vitals scorer`: run one Faust worker of the scorer (with the projector agent)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("scorer")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="Faust's log level names.",
+)
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+def scorer(loglevel: str, metrics_port: int | None) -> None:
+    """Consume `events`, keep per-customer state, publish `scores` and project them to Redis."""
+    import faust
+    from prometheus_client import start_http_server
+
+    from vitals.core.settings import Settings
+
+    from .app import ScorerApp
+
+    settings = Settings()
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    scorer_app = ScorerApp(settings)
+    click.echo(
+        f"vitals scorer: {settings.kafka_bootstrap} topic={settings.topic_events} "
+        f"clock={settings.clock} redis={settings.redis_url} datadir={settings.data_dir}",
+        err=True,
+    )
+    worker = faust.Worker(scorer_app.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,131 @@
+"""The scorer's record processing, without a broker: decode, fold, dead-letter, snapshot."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from vitals.core.config import DEFAULT_CONFIG
+from vitals.core.params import DEFAULT_PARAMS
+from vitals.scorer.processor import RecordProcessor, SourceRecord
+from vitals.scorer.records import partition_for
+from vitals.scorer.store import MemoryStore
+
+PARTITIONS = 8
+
+
+def make_processor(store: MemoryStore, clock_now: float = 1_800_000_000.0) -> RecordProcessor:
+    return RecordProcessor(
+        store=store,
+        config=DEFAULT_CONFIG,
+        params=lambda: DEFAULT_PARAMS,
+        partitions=PARTITIONS,
+        clock="wall",
+        now=lambda partition: clock_now,
+        wall=lambda: clock_now,
+    )
+
+
+def usage(event_id: str, customer_id: str, day: int = 1) -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "customer_id": customer_id,
+        "type": "usage",
+        "name": "report.exported",
+        "timestamp": f"2026-11-{day:02d}T10:00:00Z",
+    }
+
+
+def record(value: object, customer_id: str, offset: int, raw: bytes | None = None) -> SourceRecord:
+    return SourceRecord(
+        topic="events",
+        partition=partition_for(customer_id, PARTITIONS),
+        offset=offset,
+        key=customer_id.encode(),
+        value=raw if raw is not None else orjson.dumps(value),
+    )
+
+
+def test_single_event_record_is_folded_and_scored() -> None:
+    store = MemoryStore()
+    out = make_processor(store).process([record(usage("e1", "acme"), "acme", 0)])
+    assert store.states["acme"].usage_events == 1
+    [(key, value)] = out.snapshots
+    assert key == b"acme"
+    snapshot = orjson.loads(value)
+    assert snapshot["customer_id"] == "acme"
+    assert snapshot["stats"]["usage_events"] == 1
+    assert out.dead == []
+
+
+def test_envelope_scores_each_customer_once() -> None:
+    store = MemoryStore()
+    # Customers that hash to the same partition can share an envelope.
+    target = partition_for("c-0", PARTITIONS)
+    same = [f"c-{i}" for i in range(200) if partition_for(f"c-{i}", PARTITIONS) == target][:3]
+    events = [usage(f"{cid}-{n}", cid, day=1 + n) for cid in same for n in range(4)]
+    out = make_processor(store).process([record({"events": events}, same[0], 7)])
+    assert sorted(k.decode() for k, _ in out.snapshots) == sorted(same)
+    assert all(store.states[cid].usage_events == 4 for cid in same)
+
+
+def test_reprocessing_the_same_record_changes_nothing() -> None:
+    store = MemoryStore()
+    processor = make_processor(store)
+    rec = record(usage("e1", "acme"), "acme", 42)
+    processor.process([rec])
+    before = store.states["acme"].to_bytes()
+    out = processor.process([rec])
+    assert store.states["acme"].to_bytes() == before
+    assert out.snapshots == []
+
+
+def test_resent_event_id_at_a_new_offset_counts_once() -> None:
+    store = MemoryStore()
+    processor = make_processor(store)
+    processor.process([record(usage("e1", "acme"), "acme", 1)])
+    processor.process([record(usage("e1", "acme"), "acme", 2)])
+    state = store.states["acme"]
+    assert (state.usage_events, state.duplicates) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason_start"),
+    [
+        (b"{not json", "not JSON"),
+        (orjson.dumps({"customer_id": "acme"}), "event_id: required"),
+        (orjson.dumps({"events": "nope"}), "envelope"),
+    ],
+)
+def test_bad_records_go_to_dead_letters_with_the_reason(raw: bytes, reason_start: str) -> None:
+    out = make_processor(MemoryStore()).process([record(None, "acme", 5, raw=raw)])
+    [(key, value)] = out.dead
+    letter = orjson.loads(value)
+    assert letter["reason"].startswith(reason_start)
+    assert letter["source"]["offset"] == 5
+    assert out.snapshots == []
+
+
+def test_event_on_the_wrong_partition_is_dead_lettered() -> None:
+    wrong = (partition_for("acme", PARTITIONS) + 1) % PARTITIONS
+    rec = SourceRecord("events", wrong, 0, b"acme", orjson.dumps(usage("e1", "acme")))
+    out = make_processor(MemoryStore()).process([rec])
+    assert "belongs on partition" in orjson.loads(out.dead[0][1])["reason"]
+
+
+def test_late_event_is_dead_lettered_and_counted_not_applied() -> None:
+    store = MemoryStore()
+    processor = make_processor(store)
+    processor.process([record(usage("new", "acme", day=20), "acme", 1)])
+    out = processor.process([record(usage("old", "acme", day=2), "acme", 2)])
+    state = store.states["acme"]
+    assert (state.usage_events, state.late_events) == (1, 1)
+    assert orjson.loads(out.dead[0][1])["reason"].startswith("late:")
+
+
+def test_good_events_in_an_envelope_survive_a_bad_neighbour() -> None:
+    store = MemoryStore()
+    envelope = {"events": [usage("e1", "acme"), {"bad": True}, usage("e2", "acme", day=2)]}
+    out = make_processor(store).process([record(envelope, "acme", 0)])
+    assert store.states["acme"].usage_events == 2
+    assert [orjson.loads(v)["source"]["index"] for _, v in out.dead] == [1]
