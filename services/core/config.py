@@ -130,6 +130,25 @@ class ClvConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertConfig:
+    # Gone quiet: no product activity for this long (a week off is normal; ten days is not).
+    gone_quiet_days: float = 10.0
+    # Health drop: this many points below the highest health seen within the window.
+    health_drop_points: float = 20.0
+    health_drop_window_days: float = 14.0
+    # Hysteresis: a rule that fired clears only once the value is this many points back past its
+    # threshold, so a score hovering at a band edge alerts once, not at every wobble.
+    exit_margin_points: float = 5.0
+    # Cooldown per (customer, rule): a rule that cleared and re-entered within this time opens a new
+    # episode silently instead of paging the CSM again.
+    cooldown_days: float = 7.0
+    # Timers look at most this far ahead; a customer with no predicted crossing is re-checked then.
+    max_timer_horizon_days: float = 7.0
+    # Rules switched off by name.
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ScoringConfig:
     version: str = CONFIG_VERSION
     stream: StreamConfig = field(default_factory=StreamConfig)
@@ -141,6 +160,7 @@ class ScoringConfig:
     repurchase: RepurchaseConfig = field(default_factory=RepurchaseConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
 
 
 DEFAULT_CONFIG = ScoringConfig()

@@ -25,10 +25,12 @@ from faust.transport.producer import ProducerBuffer
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams
 from vitals.core.settings import Settings
+from vitals.core.state import CustomerState
 from vitals.projection.writer import ScoreProjection
 
 from . import metrics
 from .processor import RecordProcessor, SourceRecord
+from .records import tick_record
 from .store import TableStore
 
 logger = logging.getLogger("vitals.scorer")
@@ -36,6 +38,10 @@ logger = logging.getLogger("vitals.scorer")
 # Projector batches: up to this many snapshots or this long, whichever first (one Redis round trip).
 PROJECTOR_BATCH = 500
 PROJECTOR_WITHIN_S = 0.2
+# Wall-clock timers are checked this often; an alert fires at most this late after its crossing.
+TICK_INTERVAL_S = 1.0
+# A tick not seen back within this long is sent again (the first may have been lost in a rebalance).
+TICK_RESEND_S = 10.0
 # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
 # burst of table writes; a larger buffer drains in fewer, bigger flushes.
 PRODUCER_BUFFER_MESSAGES = 10_000
@@ -78,6 +84,10 @@ class ScorerApp:
             settings.topic_scores, key_type=bytes, value_type=bytes, value_serializer="raw",
             key_serializer="raw", partitions=settings.partitions,
         )
+        self.alerts_topic = self.app.topic(
+            settings.topic_alerts, key_type=bytes, value_type=bytes, value_serializer="raw",
+            key_serializer="raw", partitions=settings.partitions,
+        )
         self.dead_topic = self.app.topic(
             settings.topic_events_dead, key_type=bytes, value_type=bytes,
             value_serializer="raw", key_serializer="raw",
@@ -97,12 +107,18 @@ class ScorerApp:
             clock=settings.clock,
             now=self._now,
             wall=time.time,
+            public_url=settings.public_url,
         )
+        self.table.on_recover(self._rebuild_timers)
+        # Partitions with a tick on its way: one outstanding tick per partition is enough.
+        self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
         self.projection: ScoreProjection | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
         self.app.agent(self.scores_topic, name="vitals.projector")(self._project)
         self.app.task(self._quiet_root_logger)
+        if settings.clock == "wall":
+            self.app.timer(TICK_INTERVAL_S)(self._tick_due_partitions)
 
     def _now(self, partition: int) -> float:
         if self.settings.clock == "wall":
@@ -114,6 +130,35 @@ class ScorerApp:
         # faust and aiokafka is then built and dropped (10–20 % CPU). Put it back.
         if logging.getLogger().level < logging.INFO:
             logging.getLogger().setLevel(logging.INFO)
+
+    async def _rebuild_timers(self) -> None:
+        """After recovery (start-up, rebalance): re-index every local customer's next timer."""
+        started = time.perf_counter()
+        index = self.processor.timers
+        index.clear()
+        self._ticking.clear()
+        for key, value in self.table.items():
+            state = CustomerState.from_bytes(value)
+            if state.position is not None and state.next_check_ts:
+                index.schedule(state.position[0], state.customer_id, state.next_check_ts)
+        metrics.TIMERS_PENDING.set(len(index))
+        logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
+
+    async def _tick_due_partitions(self) -> None:
+        """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
+        now = time.time()
+        assigned = {tp.partition for tp in self.app.assignor.assigned_actives()
+                    if tp.topic == self.settings.topic_events}
+        for partition in self.processor.timers.partitions():
+            due = self.processor.timers.next_due(partition)
+            sent = self._ticking.get(partition)
+            if partition not in assigned or due is None or due > now:
+                continue
+            if sent is not None and now - sent < TICK_RESEND_S:
+                continue
+            self._ticking[partition] = now
+            await self.events_topic.send(partition=partition, value=tick_record(now))
+        metrics.TIMERS_PENDING.set(len(self.processor.timers))
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
         async for event in stream.events():
@@ -144,8 +189,11 @@ class ScorerApp:
                 continue
             for key, value in out.dead:
                 await self.dead_topic.send(key=key, value=value)
+            self._ticking.pop(record.partition, None)
             for key, value in out.snapshots:
                 await self.scores_topic.send(key=key, value=value)
+            for key, value in out.alerts:
+                await self.alerts_topic.send(key=key, value=value)
             metrics.SNAPSHOTS.inc(len(out.snapshots))
             metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
             wall = time.time()

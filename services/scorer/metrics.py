@@ -22,3 +22,6 @@ EVENT_LAG = Histogram(
 )
 WATERMARK = Gauge("vitals_scorer_watermark_seconds", "Latest event time applied", ["partition"])
 PROJECTED = Counter("vitals_projector_snapshots_total", "Snapshots written to Redis")
+ALERTS = Counter("vitals_alerts_raised_total", "Alerts raised by the scorer, by rule", ["rule"])
+TIMERS_FIRED = Counter("vitals_scorer_timers_fired_total", "Silence timers fired")
+TIMERS_PENDING = Gauge("vitals_scorer_timers_pending", "Silence timers scheduled on this worker")

@@ -39,6 +39,16 @@ class Rejected:
 class Decoded:
     events: list[tuple[int, Event]]
     rejected: list[Rejected]
+    tick: bool = False  # a clock tick from the scorer itself: fire due timers, nothing to fold
+
+
+# The scorer writes ``{"vitals_tick": <unix s>}`` to a partition when a wall-clock timer there is
+# due and no event is passing by: timers fire inside the stream, where table writes are allowed.
+TICK_FIELD = "vitals_tick"
+
+
+def tick_record(now: float) -> bytes:
+    return orjson.dumps({TICK_FIELD: now})
 
 
 def decode_record(value: bytes | None, partition: int, partitions: int) -> Decoded:
@@ -49,6 +59,8 @@ def decode_record(value: bytes | None, partition: int, partitions: int) -> Decod
     except orjson.JSONDecodeError as err:
         text = value[:2048].decode("utf-8", errors="replace")
         return Decoded([], [Rejected(-1, f"not JSON: {err}", text)])
+    if isinstance(body, dict) and TICK_FIELD in body and len(body) == 1:
+        return Decoded([], [], tick=True)
     if isinstance(body, dict) and "events" in body and "event_id" not in body:
         items = body["events"]
         if not isinstance(items, list):

@@ -1,0 +1,118 @@
+"""Silence timers: when will a quiet customer's numbers next cross a threshold?
+
+A customer who sends nothing still moves: usage counters decay, P(alive) falls, the repurchase
+ratio grows. After each evaluation the scorer asks ``next_check`` for the earliest predicted
+crossing and keeps one timer per customer at that time, so alerts fire within seconds of the
+predicted moment without scanning every customer. Crossings come in closed form where one exists
+(gone quiet, ρ thresholds, P(alive) bands, a decayed counter reaching a level) and by bisection on
+the pure health/risk functions otherwise (both only fall/rise while a customer is silent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import bgnbd, mbgnbd
+from . import health as health_model
+from . import risk as risk_model
+from . import temperature as temperature_model
+from .config import ScoringConfig
+from .decay import SECONDS_PER_DAY
+from .params import ScoringParams
+from .repurchase import crossing_time as repurchase_crossing
+from .state import CustomerState
+from .usage import measure
+
+# Bisection to one second: alerts are promised within seconds of the predicted crossing.
+BISECTION_TOLERANCE_S = 1.0
+# Fire just past the crossing so the re-evaluation sees the threshold crossed, not touched.
+FIRE_AFTER_S = 1.0
+# Snapshots round scores to 2 decimals: aim a hair past each threshold so the rounded value the
+# rules read has crossed too.
+ROUNDING_MARGIN = 0.01
+
+
+def _first_crossing(
+    value_at: Callable[[float], float], threshold: float, start: float, end: float, falling: bool
+) -> float | None:
+    """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never."""
+
+    def crossed(t: float) -> bool:
+        v = value_at(t)
+        return v < threshold if falling else v > threshold
+
+    if crossed(start) or not crossed(end):
+        return None
+    lo, hi = start, end
+    while hi - lo > BISECTION_TOLERANCE_S:
+        mid = (lo + hi) / 2.0
+        if crossed(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def next_check(state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig) -> float:
+    """The next moment this customer's scores should be re-evaluated without a new event."""
+    horizon = now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY
+    candidates: list[float] = [horizon]
+
+    if state.usage_events:
+        candidates.append(state.last_usage_ts + config.alerts.gone_quiet_days * SECONDS_PER_DAY)
+    for ratio in (config.repurchase.overdue_ratio, config.repurchase.lapsed_ratio):
+        when = repurchase_crossing(state, ratio)
+        if when is not None:
+            candidates.append(when)
+    if state.purchases > 0 and state.sub_status == "none":
+        candidates.extend(_p_alive_crossings(state, now, params, config))
+
+    temperature = temperature_model.evaluate(
+        state, now, params.models, config.temperature, config.bands
+    )
+
+    def health_at(t: float) -> float:
+        h = health_model.evaluate(measure(state, t, config.health), params.norms, config.health, config.bands)
+        return h.value if h else 0.0
+
+    def risk_at(t: float) -> float:
+        usage = measure(state, t, config.health)
+        h = health_model.evaluate(usage, params.norms, config.health, config.bands)
+        return risk_model.evaluate(temperature, h, usage, config.risk, config.bands).value
+
+    if state.usage_events:
+        current = health_at(now)
+        lower = [b for _, b in config.bands.health if 0 < b < current]
+        if config.bands.quadrant_health < current:
+            lower.append(config.bands.quadrant_health)
+        if lower:
+            when = _first_crossing(health_at, max(lower) - ROUNDING_MARGIN, now, horizon, falling=True)
+            if when is not None:
+                candidates.append(when)
+    current_risk = risk_at(now)
+    upper = [b for _, b in config.bands.risk if b > current_risk]
+    if upper:
+        when = _first_crossing(risk_at, min(upper) + ROUNDING_MARGIN, now, horizon, falling=False)
+        if when is not None:
+            candidates.append(when)
+
+    future = [t for t in candidates if t > now]
+    return (min(future) if future else horizon) + FIRE_AFTER_S
+
+
+def _p_alive_crossings(
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
+) -> list[float]:
+    x, t_x, T = temperature_model.purchase_stats(state, now)
+    out: list[float] = []
+    for _, lower in config.bands.temperature:
+        if lower <= 0:
+            continue
+        p_star = lower / 100.0
+        if config.temperature.purchase_model == "bgnbd":
+            age = bgnbd.p_alive_crossing_time(x, t_x, *params.models.bgnbd, p_star)
+        else:
+            age = mbgnbd.p_alive_crossing_time(x, t_x, *params.models.mbgnbd, p_star)
+        if age is not None and age != float("inf") and age > T:
+            out.append(state.first_purchase_ts + age * SECONDS_PER_DAY)
+    return out
