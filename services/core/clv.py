@@ -1,0 +1,130 @@
+"""Customer lifetime value: an estimate with its inputs shown.
+
+Purchases (non-contractual): Gamma-Gamma expected spend per transaction × expected purchases per
+step from BG/NBD or MBG/NBD, summed over the horizon and discounted (as lifetimes'
+``GammaGammaFitter.customer_lifetime_value`` does, with our rate stated per year).
+Subscriptions (contractual): payment per billing period × DERL of the sBG model.
+
+Discounting: callers give an ANNUAL rate; it is converted to the compounding-equivalent rate of
+each step, (1 + annual)^(step_days / DAYS_PER_YEAR) − 1, so the result does not depend on the step
+length chosen. Amounts are in the customer's currency; nothing here converts currencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from . import bgnbd, gammagamma, mbgnbd, sbg
+
+PurchaseModel = Literal["bgnbd", "mbgnbd"]
+
+DAYS_PER_YEAR = 365.25
+# MRR is per calendar month; a month is a twelfth of a Julian year.
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+# One year of future value by default: beyond that BG/NBD extrapolates far outside the data it is
+# usually fitted on, and CSMs plan renewals annually.
+DEFAULT_HORIZON_DAYS = 365.0
+# Cash flows are bucketed by month (lifetimes uses 30-day months with the "D" frequency).
+DEFAULT_STEP_DAYS = 30.0
+# A typical weighted cost of capital for a software business; configurable per call.
+DEFAULT_ANNUAL_DISCOUNT = 0.10
+
+
+@dataclass(frozen=True)
+class CLVEstimate:
+    """A CLV value (currency units) and the components it was computed from, for display."""
+
+    value: float
+    components: dict[str, float] = field(default_factory=dict)
+
+
+def step_discount_rate(annual_discount: float, step_days: float) -> float:
+    """Rate per step equivalent to ``annual_discount`` compounded yearly."""
+    if annual_discount < 0.0:
+        raise ValueError(f"annual_discount must be >= 0, got {annual_discount}")
+    return float((1.0 + annual_discount) ** (step_days / DAYS_PER_YEAR) - 1.0)
+
+
+def clv_purchases(
+    x: float,
+    t_x: float,
+    T: float,
+    frequency: float,
+    monetary: float,
+    bg: bgnbd.BGParams,
+    gg: gammagamma.GGParams,
+    *,
+    model: PurchaseModel = "bgnbd",
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+    step_days: float = DEFAULT_STEP_DAYS,
+    annual_discount: float = DEFAULT_ANNUAL_DISCOUNT,
+) -> CLVEstimate:
+    """Discounted expected spend over the next ``horizon_days`` (x, t_x, T in days).
+
+    CLV = E[spend | frequency, monetary] · Σ_k [E(k·s) − E((k−1)·s)] / (1+d_s)^k over steps s of
+    ``step_days`` up to the horizon (the last step may be partial), E(t) the conditional expected
+    purchases in (T, T+t], d_s the step discount rate. ``frequency``/``monetary`` describe the
+    repeat purchases (count and mean value); with frequency 0 the population mean spend is used.
+    """
+    if horizon_days <= 0.0 or step_days <= 0.0:
+        raise ValueError("horizon_days and step_days must be > 0")
+    expected = bgnbd.expected_purchases if model == "bgnbd" else mbgnbd.expected_purchases
+    spend = gammagamma.conditional_expected_average_profit(frequency, monetary, *gg)
+    d_step = step_discount_rate(annual_discount, step_days)
+    purchases = 0.0
+    discounted_purchases = 0.0
+    previous = 0.0
+    k = 0
+    while k * step_days < horizon_days:
+        k += 1
+        upto = min(k * step_days, horizon_days)
+        cumulative = expected(upto, x, t_x, T, *bg)
+        purchases += cumulative - previous
+        discounted_purchases += (cumulative - previous) / (1.0 + d_step) ** (upto / step_days)
+        previous = cumulative
+    return CLVEstimate(
+        value=spend * discounted_purchases,
+        components={
+            "expected_spend_per_purchase": spend,
+            "expected_purchases": purchases,
+            "discounted_purchases": discounted_purchases,
+            "horizon_days": float(horizon_days),
+            "annual_discount": float(annual_discount),
+        },
+    )
+
+
+def clv_subscription(
+    mrr: float,
+    n_renewals: float,
+    alpha: float,
+    beta: float,
+    period_days: float,
+    annual_discount: float = DEFAULT_ANNUAL_DISCOUNT,
+) -> CLVEstimate:
+    """Residual value of a subscription: payment per period × DERL (Fader & Hardie 2010).
+
+    ``mrr`` is monthly recurring revenue; the payment per billing period of ``period_days`` is
+    mrr · period_days / DAYS_PER_MONTH. Counts future renewal payments only (the current period
+    is already paid), the next one undiscounted, as in
+    :func:`vitals.core.sbg.expected_remaining_lifetime`.
+    ``annual_discount`` must be > 0 (the sum can diverge without discounting).
+    """
+    if period_days <= 0.0:
+        raise ValueError(f"period_days must be > 0, got {period_days}")
+    if annual_discount <= 0.0:
+        raise ValueError(f"annual_discount must be > 0 for subscriptions, got {annual_discount}")
+    payment = mrr * period_days / DAYS_PER_MONTH
+    d_period = step_discount_rate(annual_discount, period_days)
+    derl = sbg.expected_remaining_lifetime(n_renewals, alpha, beta, d_period)
+    return CLVEstimate(
+        value=payment * derl,
+        components={
+            "payment_per_period": payment,
+            "discounted_expected_renewals": derl,
+            "p_renew_next": sbg.p_renew(n_renewals, alpha, beta),
+            "period_discount": d_period,
+            "period_days": float(period_days),
+        },
+    )
