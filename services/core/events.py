@@ -2,12 +2,20 @@
 
 Apps send one JSON object per event. ``parse_event`` turns a decoded object into an ``Event`` or
 raises ``InvalidEvent`` whose message names the field and what is wrong, in words an app developer
-can act on. schemas/event.schema.json publishes the same contract; tests keep the two in agreement.
+can act on. schemas/event.schema.json publishes the same contract; tests/schemas keep the two in
+exact agreement (a property test feeds both the same generated events), so a change here needs the
+same change there.
+
+Rules worth knowing (the schema says the same):
+- Optional fields may be sent as ``null``, which means "absent".
+- Numbers are JSON numbers: ``"12.5"`` (a string) or ``true`` is not an amount.
+- ``timestamp`` is RFC 3339 with an offset, years 1900–2099 (see ``TIMESTAMP_PATTERN``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import (
@@ -21,7 +29,14 @@ from pydantic import (
 )
 
 EventType = Literal["usage", "purchase", "subscription", "support", "feedback", "profile"]
-EVENT_TYPES: tuple[str, ...] = ("usage", "purchase", "subscription", "support", "feedback", "profile")
+EVENT_TYPES: tuple[str, ...] = (
+    "usage",
+    "purchase",
+    "subscription",
+    "support",
+    "feedback",
+    "profile",
+)
 
 SUBSCRIPTION_NAMES = frozenset(
     {
@@ -39,34 +54,99 @@ FEEDBACK_NAMES = frozenset({"nps", "csat"})
 # Inclusive score ranges per feedback name.
 FEEDBACK_SCORE_RANGE = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
 PROFILE_KEYS = ("owner", "segment", "plan", "seats", "renewal_date", "name")
+PROFILE_TEXT_KEYS = ("owner", "segment", "plan", "name")
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 128
+# Profile texts are shown in lists and alerts; 256 fits any real company or plan name.
+MAX_PROFILE_TEXT_LENGTH = 256
+# More seats than the largest employer has staff: a bigger number is a unit or parsing bug.
+MAX_SEATS = 10_000_000
+
+# RFC 3339 date-time with a mandatory offset, written so the JSON Schema can carry the very same
+# string (ECMA-262 and Python `re` read it alike):
+# - years 1900–2099: the earliest real data we replay is from the 1990s; year 1 is Go's zero
+#   time ("0001-01-01T00:00:00Z"), the classic "field was never set" bug, and must not be scored.
+# - seconds 00–59: Python cannot represent a leap second (":60"), so it is rejected, not guessed.
+# - at most 9 fraction digits (nanoseconds, what Go and Java emit); we keep microseconds.
+# - `(?![\s\S])` instead of `$`: in Python `$` also matches before a trailing newline.
+# `[0-9]` instead of `\d`: Python's `\d` matches any Unicode digit.
+TIMESTAMP_PATTERN = (
+    r"^(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,9})?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])(?![\s\S])"
+)
+# A calendar date, as in profile.renewal_date ("2027-02-01").
+DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?![\s\S])"
+_TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+_DATE_RE = re.compile(DATE_PATTERN)
+_TIMESTAMP_HINT = (
+    "must be an RFC 3339 date-time with a UTC offset, years 1900-2099, e.g. 2026-11-23T18:30:00Z"
+)
 
 
 class InvalidEvent(ValueError):
-    """An event that breaks the contract; ``str(err)`` says which field and why."""
+    """An event that breaks the contract; ``str(err)`` says which field and why.
 
-    def __init__(self, message: str, event_id: str | None = None) -> None:
+    ``field`` is the top-level contract field at fault (``"timestamp"``, ``"properties"``), or
+    ``None`` when the event is not an object or names a field the contract does not have.
+    """
+
+    def __init__(self, message: str, event_id: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.event_id = event_id
+        self.field = field
 
 
 def parse_timestamp(value: str) -> float:
-    """RFC 3339 timestamp with an explicit offset -> Unix seconds (float)."""
+    """RFC 3339 timestamp with an explicit offset (``TIMESTAMP_PATTERN``) -> Unix seconds (float).
+
+    Raises ``ValueError`` saying what is expected when the text is not such a timestamp or names
+    a day that does not exist (2026-02-30).
+    """
+    match = _TIMESTAMP_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(_TIMESTAMP_HINT)
+    fraction = match.group(7)
+    micros = int(fraction[1:7].ljust(6, "0")) if fraction else 0
+    offset = match.group(8)
+    if offset in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = -1 if offset[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
     try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T18:30:00Z") from None
-    if "T" not in value.upper() or parsed.tzinfo is None:
-        raise ValueError("must be an RFC 3339 date-time with a UTC offset (Z or +hh:mm)")
+        parsed = datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(match.group(4)),
+            int(match.group(5)),
+            int(match.group(6)),
+            micros,
+            tzinfo=tz,
+        )
+    except ValueError:
+        raise ValueError(f"{_TIMESTAMP_HINT} (that day does not exist)") from None
     return parsed.timestamp()
+
+
+def is_date(value: str) -> bool:
+    """True for a real calendar date written YYYY-MM-DD (years 1900–2099)."""
+    if _DATE_RE.match(value) is None:
+        return False
+    try:
+        date(int(value[0:4]), int(value[5:7]), int(value[8:10]))
+    except ValueError:
+        return False
+    return True
 
 
 class Event(BaseModel):
     """One customer event. ``ts`` is the event time in Unix seconds, derived from ``timestamp``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # strict: JSON types are the contract, so "12.5" is not coerced into an amount nor 1 into text.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, strict=True)
 
     event_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     customer_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
@@ -75,13 +155,15 @@ class Event(BaseModel):
     user_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    # Length 3 as well as the pattern: the JSON Schema's pattern would let "USD\n" through.
+    currency: str | None = Field(default=None, min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
     score: float | None = Field(default=None, allow_inf_nan=False)
     properties: dict[str, Any] | None = None
     _ts: float = PrivateAttr(default=0.0)
 
     @property
     def ts(self) -> float:
+        """Event time, Unix seconds."""
         return self._ts
 
     @field_validator("timestamp")
@@ -122,25 +204,44 @@ def _require_name_in(name: str | None, allowed: frozenset[str], kind: str) -> No
 
 
 def _check_profile(properties: dict[str, Any] | None) -> None:
+    """Profile properties: at least one known key; ``null`` values clear that field."""
     if not properties or not any(key in properties for key in PROFILE_KEYS):
-        raise ValueError(f"properties: profile events set at least one of {', '.join(PROFILE_KEYS)}")
-    for key in ("owner", "segment", "plan", "name"):
+        raise ValueError(
+            f"properties: profile events set at least one of {', '.join(PROFILE_KEYS)}"
+        )
+    for key in PROFILE_TEXT_KEYS:
         value = properties.get(key)
-        if value is not None and (not isinstance(value, str) or not value or len(value) > 256):
-            raise ValueError(f"properties.{key}: must be a non-empty string of at most 256 chars")
-    seats = properties.get("seats")
-    if seats is not None and (isinstance(seats, bool) or not isinstance(seats, int) or seats < 0):
-        raise ValueError("properties.seats: must be a whole number >= 0")
-    renewal = properties.get("renewal_date")
-    if renewal is not None:
-        if not isinstance(renewal, str):
-            raise ValueError("properties.renewal_date: must be a date (YYYY-MM-DD) or date-time")
-        try:
-            datetime.fromisoformat(renewal)
-        except ValueError:
+        if value is not None and (
+            not isinstance(value, str) or not value or len(value) > MAX_PROFILE_TEXT_LENGTH
+        ):
             raise ValueError(
-                "properties.renewal_date: must be a date (YYYY-MM-DD) or date-time"
-            ) from None
+                f"properties.{key}: must be a non-empty string of at most "
+                f"{MAX_PROFILE_TEXT_LENGTH} chars"
+            )
+    seats = properties.get("seats")
+    # A JSON integer: 40 and 40.0 are the same JSON number, as JSON Schema's "integer" says.
+    if seats is not None and (
+        isinstance(seats, bool)
+        or not isinstance(seats, int | float)
+        or (isinstance(seats, float) and not seats.is_integer())
+        or not 0 <= seats <= MAX_SEATS
+    ):
+        raise ValueError(f"properties.seats: must be a whole number from 0 to {MAX_SEATS}")
+    renewal = properties.get("renewal_date")
+    if renewal is not None and not (isinstance(renewal, str) and _is_date_or_timestamp(renewal)):
+        raise ValueError(
+            "properties.renewal_date: must be a date (YYYY-MM-DD) or an RFC 3339 date-time"
+        )
+
+
+def _is_date_or_timestamp(value: str) -> bool:
+    if is_date(value):
+        return True
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_event(raw: Any) -> Event:
@@ -149,20 +250,34 @@ def parse_event(raw: Any) -> Event:
     Raises ``InvalidEvent`` with a one-line reason ("timestamp: must be ...").
     """
     if not isinstance(raw, dict):
-        raise InvalidEvent(f"an event must be a JSON object, got {type(raw).__name__}")
+        raise InvalidEvent(f"an event must be a JSON object, got {_json_type(raw)}")
     try:
         return Event.model_validate(raw)
     except ValidationError as err:
         event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
-        raise InvalidEvent(_describe(err), event_id) from None
+        message, field = _describe(err)
+        raise InvalidEvent(message, event_id, field) from None
 
 
-def _describe(err: ValidationError) -> str:
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "not JSON")
+
+
+def _describe(err: ValidationError) -> tuple[str, str | None]:
+    """The first error as "field: what is wrong", and the contract field it is about."""
     first = err.errors(include_url=False)[0]
     location = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        return f"{location}: not a field of the event contract (put custom data in properties)"
+        return (
+            f"{location}: not a field of the event contract (put custom data in properties)",
+            None,
+        )
     if first["type"] == "missing":
-        return f"{location}: required"
-    return f"{location}: {message}" if location else message
+        return f"{location}: required", location
+    if location:
+        return f"{location}: {message}", location.split(".")[0]
+    # Model-level checks put the field first in their message ("name: required for ...").
+    field = message.split(":", 1)[0].split(".")[0]
+    return message, field if field in Event.model_fields else None

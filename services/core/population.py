@@ -117,20 +117,22 @@ class PopulationParams:
 # BG/NBD: Fader, Hardie & Lee (2005), CDNOW, table in §5: r=0.243, α=4.414 weeks, a=0.793, b=2.426.
 # MBG/NBD: our own MLE (fitting.fit_mbgnbd) on the same CDNOW summary that ships with lifetimes
 #   (2,357 customers), since Batislam et al. fit a grocery panel we do not have; α=6.183 weeks.
-# sBG: Fader & Hardie (2007), "regular" segment, 7 yearly renewals: α=0.704, β=1.182. Its period
-#   is a YEAR: for monthly plans it overstates churn per period, so refit per plan once possible.
+# sBG: per MONTH, the SaaS default billing period: a mean churn of 3 %/month (α/(α+β)) with wide
+#   heterogeneity (α+β = 10), so renewal odds improve with tenure as the paper's cohorts do. The
+#   paper's yearly "regular" segment (α=0.704, β=1.182; Fader & Hardie 2007) would put a monthly
+#   plan's first renewal at 63 %: refit per plan as soon as there is data.
 # Gamma-Gamma: lifetimes' CDNOW example (946 repeat buyers, US$): p=6.25, q=3.74, v=15.44, i.e. a
 #   mean spend of ~US$35 per purchase; a placeholder scale until the first refit.
 PRIORS = PopulationParams(
     bgnbd=BGParams(r=0.243, alpha=4.414 * DAYS_PER_WEEK, a=0.793, b=2.426),
     mbgnbd=BGParams(r=0.525, alpha=6.183 * DAYS_PER_WEEK, a=0.891, b=1.614),
-    sbg={DEFAULT_PLAN: SBGParams(alpha=0.704, beta=1.182)},
+    sbg={DEFAULT_PLAN: SBGParams(alpha=0.3, beta=9.7)},
     gammagamma=GGParams(p=6.25, q=3.74, v=15.44),
     version=PRIOR_VERSION,
     sources={
         "bgnbd": "prior: Fader, Hardie & Lee 2005 CDNOW (weeks converted to days)",
         "mbgnbd": "prior: MLE on the CDNOW summary shipped with lifetimes (days)",
-        "sbg:default": "prior: Fader & Hardie 2007 regular segment (period = 1 year)",
+        "sbg:default": "prior: 3 %/month mean churn, alpha+beta=10 (period = 1 month)",
         "gammagamma": "prior: lifetimes CDNOW Gamma-Gamma example (US$)",
     },
 )

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # the latest event time seen (replays of history score as of that history).
     clock: ClockMode = "wall"
     scorer_app_id: str = "vitals-scorer"
+    # Population parameters (BG/NBD, sBG, Gamma-Gamma, norms) are refitted from all local customers
+    # this often; 0 keeps the priors (reproducible replays). An hour keeps MLE cost negligible.
+    refit_interval_s: float = Field(default=3600.0, ge=0)
+    scorer_metrics_port: int = 0
     scorer_web_port: int = 6066
 
     # --- HTTP services -----------------------------------------------------------------------
@@ -73,3 +77,13 @@ class Settings(BaseSettings):
         if self.environment == "prod" and not self.api_keys.get_secret_value():
             raise ValueError("VITALS_API_KEYS must be set when VITALS_ENVIRONMENT=prod")
         return self
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The ``VITALS_*`` environment that rebuilds ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"VITALS_{name.upper()}"] = str(value)
+    return env

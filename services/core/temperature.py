@@ -26,9 +26,6 @@ from .state import CustomerState
 
 # Probabilities are kept inside (ε, 1−ε) before taking log-odds.
 EPSILON = 1e-6
-# Monthly plans are the SaaS default; the published sBG prior is per YEAR, so before a plan has its
-# own fit we use a monthly prior with a mean churn of 3 %/month and wide heterogeneity (α+β = 10).
-MONTHLY_SBG_PRIOR = sbg.SBGParams(alpha=0.3, beta=9.7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +52,7 @@ def sigmoid(z: float) -> float:
 
 def sbg_params_for(state: CustomerState, params: PopulationParams) -> sbg.SBGParams:
     plan = state.profile.get("plan")
-    if isinstance(plan, str) and plan in params.sbg:
-        return params.sbg[plan]
-    if params.version == "prior" or "default" not in params.sbg:
-        return MONTHLY_SBG_PRIOR
-    return params.sbg["default"]
+    return params.sbg_for(plan if isinstance(plan, str) else None)
 
 
 def purchase_stats(state: CustomerState, now: float) -> tuple[float, float, float]:
@@ -210,7 +203,8 @@ def days_to_renewal(state: CustomerState, now: float) -> float | None:
     if not isinstance(renewal, str):
         return None
     try:
-        when = datetime.fromisoformat(renewal)
+        # The contract allows a lower-case 't'/'z' (RFC 3339); fromisoformat does not.
+        when = datetime.fromisoformat(renewal.upper())
     except ValueError:
         return None
     if when.tzinfo is None:

@@ -12,6 +12,7 @@ customer in it hashes to (records.decode_record checks this).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import redis.asyncio as aioredis
 from faust.transport.producer import ProducerBuffer
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
-from vitals.core.params import DEFAULT_PARAMS, ScoringParams
+from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
 from vitals.core.settings import Settings
 from vitals.core.state import CustomerState
 from vitals.projection.writer import ScoreProjection
@@ -37,7 +38,7 @@ logger = logging.getLogger("vitals.scorer")
 
 # Projector batches: up to this many snapshots or this long, whichever first (one Redis round trip).
 PROJECTOR_BATCH = 500
-PROJECTOR_WITHIN_S = 0.2
+PROJECTOR_WITHIN_S = 0.05
 # Wall-clock timers are checked this often; an alert fires at most this late after its crossing.
 TICK_INTERVAL_S = 1.0
 # A tick not seen back within this long is sent again (the first may have been lost in a rebalance).
@@ -119,6 +120,8 @@ class ScorerApp:
         self.app.task(self._quiet_root_logger)
         if settings.clock == "wall":
             self.app.timer(TICK_INTERVAL_S)(self._tick_due_partitions)
+        if settings.refit_interval_s > 0:
+            self.app.timer(settings.refit_interval_s)(self._refit)
 
     def _now(self, partition: int) -> float:
         if self.settings.clock == "wall":
@@ -143,6 +146,21 @@ class ScorerApp:
                 index.schedule(state.position[0], state.customer_id, state.next_check_ts)
         metrics.TIMERS_PENDING.set(len(index))
         logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
+
+    async def _refit(self) -> None:
+        """Refit population parameters from this worker's customers, off the event loop."""
+        states = [CustomerState.from_bytes(value) for value in self.table.values()]
+        if not states:
+            return
+        now = time.time() if self.settings.clock == "wall" else max(self.processor.watermarks.values(), default=0.0)
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        params = await loop.run_in_executor(None, refit, states, now, self.config, self.params)
+        self.params = params
+        logger.info(
+            "refit: %s from %d customers in %.1f s (%s)",
+            params.version, len(states), time.perf_counter() - started, params.models.sources,
+        )
 
     async def _tick_due_partitions(self) -> None:
         """Wall clock: nudge partitions whose earliest timer is due but that see no events."""

@@ -24,6 +24,7 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     from .app import ScorerApp
 
     settings = Settings()
+    metrics_port = metrics_port or settings.scorer_metrics_port
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
     scorer_app = ScorerApp(settings)

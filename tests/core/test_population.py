@@ -45,7 +45,7 @@ def test_priors_are_the_cited_values_in_days() -> None:
     assert PRIORS.version == "prior"
     assert PRIORS.bgnbd.alpha == pytest.approx(4.414 * 7)
     assert (PRIORS.bgnbd.r, PRIORS.bgnbd.a, PRIORS.bgnbd.b) == (0.243, 0.793, 2.426)
-    assert PRIORS.sbg_for("anything") == PRIORS.sbg[DEFAULT_PLAN] == (0.704, 1.182)
+    assert PRIORS.sbg_for("anything") == PRIORS.sbg[DEFAULT_PLAN] == (0.3, 9.7)
     assert PRIORS.gammagamma == (6.25, 3.74, 15.44)
     # The paper's CDNOW customer 1 in days: same forecast as in weeks.
     assert bgnbd.expected_purchases(273, 2, 213.01, 272.02, *PRIORS.bgnbd) == pytest.approx(

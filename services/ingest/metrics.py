@@ -1,0 +1,61 @@
+"""Prometheus metrics of the ingest service, on a registry of their own per app.
+
+A registry per app (not the process-global one) lets tests build many apps in one process and
+keeps /metrics to this service's numbers.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from vitals.core.events import Event
+
+# Reason classes for rejected events: the contract field at fault, or one of these. Bounded by
+# construction, so a client cannot blow up the label set with made-up field names.
+REJECT_REASONS = (*Event.model_fields, "not_object", "unknown_field")
+# Request latency buckets (seconds): validation of a full batch takes milliseconds, acks=all a
+# few more; the top buckets catch waits on an unhealthy Kafka up to the delivery timeout.
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.events_accepted = Counter(
+            "vitals_ingest_events_accepted",
+            "Events validated and acknowledged by Kafka.",
+            registry=self.registry,
+        )
+        self.events_rejected = Counter(
+            "vitals_ingest_events_rejected",
+            "Events that broke the contract, by the field at fault.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.batches = Counter(
+            "vitals_ingest_batches",
+            "POST /v1/batch requests by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.produce_failures = Counter(
+            "vitals_ingest_produce_failures",
+            "Batches Kafka did not acknowledge (answered 503), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "vitals_ingest_request_seconds",
+            "HTTP request latency, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def rejected(self, field: str | None, is_object: bool) -> None:
+        if not is_object:
+            reason = "not_object"
+        elif field in Event.model_fields:
+            reason = str(field)
+        else:
+            reason = "unknown_field"
+        self.events_rejected.labels(reason=reason).inc()

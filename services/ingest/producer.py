@@ -1,0 +1,199 @@
+"""Where accepted events go: the ``EventSink`` seam and its Kafka implementation.
+
+Guarantee: ``send_batch`` returns only after Kafka acknowledged every record with acks=all on an
+idempotent producer, so a 200 from the ingest API means the events are durably in the log. When it
+raises ``SinkUnavailable`` nothing is promised: some records may still land (a timeout does not
+cancel what is in flight), so the client resends the batch and the scorer drops the repeats by
+event_id. Delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Protocol, runtime_checkable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from vitals.core.settings import Settings
+
+from .errors import SinkUnavailable
+from .limits import (
+    CONNECT_RETRY_FIRST_S,
+    CONNECT_RETRY_MAX_S,
+    DELIVERY_TIMEOUT_S,
+    PRODUCER_LINGER_MS,
+    PRODUCER_REQUEST_TIMEOUT_MS,
+    READY_CACHE_S,
+    READY_CHECK_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+)
+
+log = logging.getLogger(__name__)
+
+# (key, value) pairs: key = customer_id (UTF-8), value = the event's JSON.
+Record = tuple[bytes, bytes]
+
+
+class EventSink(Protocol):
+    async def send_batch(self, items: list[Record]) -> None:
+        """Write every record durably, or raise ``SinkUnavailable``."""
+
+
+@runtime_checkable
+class ManagedSink(Protocol):
+    """A sink with a lifecycle, started and stopped by the app's lifespan."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+
+class KafkaEventSink:
+    """``EventSink`` over aiokafka, writing to ``settings.topic_events`` keyed by customer.
+
+    ``start()`` returns at once and connects in the background, retrying with backoff, so the
+    service comes up (and answers 503, not connection refused) while Kafka is still starting.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
+        request_timeout_ms: int = PRODUCER_REQUEST_TIMEOUT_MS,
+    ) -> None:
+        self._bootstrap = settings.kafka_bootstrap
+        self._topic = settings.topic_events
+        self._delivery_timeout_s = delivery_timeout_s
+        self._request_timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._ready_at = 0.0
+        self._ready_answer = False
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def start(self) -> None:
+        if self._connecting is None:
+            self._connecting = asyncio.create_task(self._connect(), name="ingest-kafka-connect")
+
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the first connection; True when connected."""
+        if self._connecting is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._connecting), timeout_s)
+        return self.connected
+
+    async def _connect(self) -> None:
+        delay = CONNECT_RETRY_FIRST_S
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id="vitals-ingest",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=PRODUCER_LINGER_MS,
+                request_timeout_ms=self._request_timeout_ms,
+            )
+            try:
+                await producer.start()
+            except asyncio.CancelledError:
+                await _close_quietly(producer)  # stop() during a connection attempt
+                raise
+            except (KafkaError, OSError) as err:
+                await _close_quietly(producer)
+                log.warning(
+                    "kafka not reachable, retrying",
+                    extra={"bootstrap": self._bootstrap, "error": repr(err), "retry_in_s": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, CONNECT_RETRY_MAX_S)
+                continue
+            self._producer = producer
+            log.info("kafka producer connected", extra={"bootstrap": self._bootstrap})
+            return
+
+    async def send_batch(self, items: list[Record]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise SinkUnavailable(
+                f"not connected to Kafka at {self._bootstrap} yet; retry later", "not_connected"
+            )
+        pending: list[asyncio.Future[object]] = []
+        try:
+            async with asyncio.timeout(self._delivery_timeout_s):
+                for key, value in items:
+                    future = await producer.send(self._topic, value=value, key=key)
+                    # Retrieve late failures of records we stopped waiting for (after a timeout),
+                    # or asyncio logs "exception was never retrieved".
+                    future.add_done_callback(_retrieve)
+                    pending.append(future)
+                if pending:
+                    # wait(), not gather(): a timeout must not cancel aiokafka's own futures.
+                    await asyncio.wait(pending)
+            failed = next(
+                (f.exception() for f in pending if not f.cancelled() and f.exception()), None
+            )
+            if failed is not None:
+                raise failed
+        except TimeoutError:
+            raise SinkUnavailable(
+                f"Kafka did not acknowledge the batch within {self._delivery_timeout_s:g} s; "
+                "resend it with the same event_ids",
+                "timeout",
+            ) from None
+        except KafkaError as err:
+            raise SinkUnavailable(
+                f"Kafka did not take the write ({type(err).__name__}); resend the batch with "
+                "the same event_ids",
+                "timeout" if isinstance(err, KafkaTimeoutError) else "kafka_error",
+            ) from err
+
+    async def ready(self) -> bool:
+        """Connected and the cluster answers a metadata request (cached for a second)."""
+        producer = self._producer
+        if producer is None:
+            return False
+        now = time.monotonic()
+        if now - self._ready_at < READY_CACHE_S:
+            return self._ready_answer
+        try:
+            answer = bool(
+                await asyncio.wait_for(
+                    producer.client.force_metadata_update(), READY_CHECK_TIMEOUT_S
+                )
+            )
+        except (TimeoutError, KafkaError):
+            answer = False
+        self._ready_at, self._ready_answer = time.monotonic(), answer
+        return answer
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _close_quietly(producer)
+
+
+async def _close_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await producer.stop()
+    except (TimeoutError, KafkaError, OSError) as err:
+        log.warning("kafka producer did not close cleanly", extra={"error": repr(err)})
+
+
+def _retrieve(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()

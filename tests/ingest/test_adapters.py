@@ -1,0 +1,135 @@
+"""Segment calls and CloudEvents mapped onto the event contract."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from vitals.core.events import InvalidEvent, parse_event
+from vitals.core.settings import Settings
+from vitals.ingest.adapters import to_contract
+from vitals.ingest.app import create_app
+
+from .support import MemorySink, event, running
+
+TRACK = {
+    "type": "track",
+    "messageId": "ajs-next-1",
+    "event": "Report Exported",
+    "userId": "u-42",
+    "timestamp": "2026-11-23T18:30:00.000Z",
+    "properties": {"format": "pdf"},
+    "context": {"groupId": "acme", "library": {"name": "analytics.js"}},
+}
+CLOUDEVENT = {
+    "specversion": "1.0",
+    "id": "A234-1234-1234",
+    "source": "/billing/eu",
+    "type": "com.example.purchase",
+    "time": "2026-11-23T18:30:00Z",
+    "subject": "acme",
+    "datacontenttype": "application/json",
+    "data": {"amount": 49.0, "currency": "EUR"},
+}
+
+
+def test_contract_event_passes_through_unchanged() -> None:
+    raw = event(1)
+    assert to_contract(raw) is raw
+
+
+def test_segment_track_becomes_usage_with_message_id_as_event_id() -> None:
+    mapped = to_contract(TRACK)
+    assert mapped == {
+        "event_id": "ajs-next-1",
+        "customer_id": "acme",
+        "type": "usage",
+        "timestamp": "2026-11-23T18:30:00.000Z",
+        "name": "Report Exported",
+        "user_id": "u-42",
+        "properties": {"format": "pdf"},
+    }
+    assert parse_event(mapped).customer_id == "acme"
+
+
+@pytest.mark.parametrize(
+    ("changes", "customer"),
+    [
+        ({"context": {}, "properties": {"customer_id": "globex"}}, "globex"),
+        ({"context": {}}, "u-42"),  # B2C: the user is the customer
+    ],
+)
+def test_segment_track_customer_falls_back_to_properties_then_user(
+    changes: dict[str, object], customer: str
+) -> None:
+    assert to_contract({**TRACK, **changes})["customer_id"] == customer
+
+
+def test_segment_group_becomes_profile() -> None:
+    call = {
+        "type": "group",
+        "messageId": "m-9",
+        "groupId": "acme",
+        "timestamp": "2026-11-23T18:30:00Z",
+        "traits": {"name": "Acme Corp", "plan": "pro", "seats": 40},
+    }
+    event_ = parse_event(to_contract(call))
+    assert (event_.type, event_.customer_id, event_.event_id) == ("profile", "acme", "m-9")
+
+
+def test_segment_identify_is_rejected_with_a_reason() -> None:
+    with pytest.raises(InvalidEvent, match="identify calls are not scored") as caught:
+        to_contract({"type": "identify", "messageId": "m-1", "userId": "u"})
+    assert caught.value.event_id == "m-1"
+
+
+def test_segment_track_without_timestamp_fails_the_contract() -> None:
+    call = {k: v for k, v in TRACK.items() if k != "timestamp"}
+    with pytest.raises(InvalidEvent, match="timestamp: required"):
+        parse_event(to_contract(call))
+
+
+def test_cloudevent_maps_source_and_id_to_event_id_and_type_suffix() -> None:
+    mapped = to_contract(CLOUDEVENT)
+    assert mapped == {
+        "event_id": "/billing/eu#A234-1234-1234",
+        "customer_id": "acme",
+        "type": "purchase",
+        "timestamp": "2026-11-23T18:30:00Z",
+        "amount": 49.0,
+        "currency": "EUR",
+    }
+    parse_event(mapped)
+
+
+def test_cloudevent_long_source_gets_a_stable_hashed_event_id() -> None:
+    long = {**CLOUDEVENT, "source": "https://example.com/" + "x" * 200}
+    first, second = to_contract(long)["event_id"], to_contract(dict(long))["event_id"]
+    assert first == second and first.startswith("ce:") and len(first) <= 128
+    assert to_contract({**long, "id": "other"})["event_id"] != first
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"type": "com.example.click"}, "must end in one of"),
+        ({"id": ""}, "needs string source and id"),
+        ({"data": [1]}, "data must be a JSON object"),
+    ],
+)
+def test_cloudevent_that_cannot_be_mapped_is_rejected(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidEvent, match=message):
+        to_contract({**CLOUDEVENT, **changes})
+
+
+async def test_batch_mixes_contract_segment_and_cloudevents() -> None:
+    sink = MemorySink()
+    batch = [event(1), TRACK, CLOUDEVENT, {"type": "page", "messageId": "p"}]
+    async with running(create_app(Settings(), sink)) as client:
+        response = await client.post("/v1/batch", json={"batch": batch})
+    assert response.json()["accepted"] == 3
+    assert [r["index"] for r in response.json()["rejected"]] == [3]
+    values = [orjson.loads(value) for _, value in sink.records]
+    assert [v["event_id"] for v in values] == ["evt-1", "ajs-next-1", "/billing/eu#A234-1234-1234"]
+    assert [key for key, _ in sink.records] == [b"acme", b"acme", b"acme"]
