@@ -50,6 +50,9 @@ def measure(state: CustomerState, now: float, config: HealthConfig) -> UsageMeas
         trend=trend,
         breadth=breadth,
         active_users=active_users,
-        seats=int(seats) if isinstance(seats, int) and seats > 0 else None,
+        # The contract accepts 40.0 as well as 40 (one JSON number); bool is an int subclass.
+        seats=int(seats)
+        if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 1
+        else None,
         quiet_days=max(0.0, quiet) if quiet is not None else None,
     )
