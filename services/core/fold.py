@@ -17,7 +17,7 @@ from typing import Literal
 from .config import ScoringConfig
 from .decay import add
 from .events import Event
-from .lifecycle import advance_on_event
+from .lifecycle import advance_at
 from .state import RECENT_PURCHASES, CustomerState, id_hash, name_hash
 
 ApplyStatus = Literal["applied", "duplicate", "late", "replayed"]
@@ -51,6 +51,10 @@ def apply_event(
         state.late_events += 1
         return "late"
 
+    if state.events and ts > state.last_ts:
+        # Step the stage at this event's time BEFORE folding it: an event that ends a long
+        # silence must first see the silence (churned), then the activity (reactivated).
+        advance_at(state, config, ts)
     state.events += 1
     state.first_ts = ts if state.events == 1 else min(state.first_ts, ts)
     state.last_ts = max(state.last_ts, ts)
@@ -69,7 +73,7 @@ def apply_event(
         _apply_feedback(state, event)
     elif kind == "profile":
         _apply_profile(state, event)
-    advance_on_event(state, config)
+    advance_at(state, config, state.last_ts)
     return "applied"
 
 
@@ -136,8 +140,7 @@ def _apply_purchase(state: CustomerState, event: Event) -> None:
     if len(recent) > RECENT_PURCHASES:
         del recent[0]
     _record_transaction(state, ts, amount)
-    if event.currency:
-        state.currency = event.currency
+    _set_currency(state, event.currency, ts)
 
 
 def _apply_subscription(state: CustomerState, event: Event, config: ScoringConfig) -> None:
@@ -175,8 +178,12 @@ def _apply_subscription(state: CustomerState, event: Event, config: ScoringConfi
         state.cancelled_ts = max(state.cancelled_ts, ts)
     if name in ("started", "renewed") and event.amount:
         _record_transaction(state, ts, float(event.amount))
-    if event.currency:
-        state.currency = event.currency
+    _set_currency(state, event.currency, ts)
+
+
+def _set_currency(state: CustomerState, currency: str | None, ts: float) -> None:
+    if currency and ts >= state.currency_ts:
+        state.currency, state.currency_ts = currency, ts
 
 
 def _apply_support(state: CustomerState, event: Event, config: ScoringConfig) -> None:

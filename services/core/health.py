@@ -66,9 +66,13 @@ def _reasons(usage: UsageMeasures, norms: Norms, impact: dict[str, float]) -> li
         if quiet >= 3:
             text = f"no product activity for {days_phrase(quiet)}; usage down {drop}% vs its 28-day rate"
         reasons.append(Reason("usage_drop", "health", text, impact["trend"]))
-    if usage.trend is None:
+    if usage.trend is None and quiet >= 1.0:
         reasons.append(
             Reason("usage_stopped", "health", f"no product activity for {days_phrase(quiet)}", impact["trend"])
+        )
+    elif usage.trend is None:
+        reasons.append(
+            Reason("usage_new", "health", "too little usage yet to show a trend", impact["trend"])
         )
     reasons.append(
         Reason(

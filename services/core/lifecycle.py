@@ -13,7 +13,7 @@ from .config import LifecycleConfig, RepurchaseConfig, ScoringConfig
 from .decay import SECONDS_PER_DAY
 from .repurchase import evaluate as repurchase_at
 from .state import CustomerState
-from .usage import measure
+from .usage import UsageMeasures, trend_at
 
 STAGES = ("onboarding", "growth", "stable", "decline", "churned", "reactivated")
 
@@ -29,26 +29,33 @@ class StageInputs:
     p_alive: float | None = None
 
 
-def inputs_at(state: CustomerState, now: float, config: ScoringConfig) -> StageInputs:
-    usage = measure(state, now, config.health)
+def inputs_at(
+    state: CustomerState, now: float, config: ScoringConfig, trend: float | None | object = ...
+) -> StageInputs:
+    """The stage machine's inputs; pass ``trend`` when the usage measures are already at hand."""
+    if trend is ...:
+        trend = trend_at(state, now, config)
     last_alive = max(state.last_usage_ts, state.last_purchase_ts, state.sub_positive_ts)
     quiet = (now - last_alive) / SECONDS_PER_DAY if last_alive else (now - state.first_ts) / SECONDS_PER_DAY
     return StageInputs(
         tenure_days=max(0.0, now - state.first_ts) / SECONDS_PER_DAY,
-        trend=usage.trend,
+        trend=trend,  # type: ignore[arg-type]
         quiet_days=max(0.0, quiet),
         subscription=state.sub_status,
         repurchase_ratio=repurchase_at(state, now, config.repurchase).ratio,
     )
 
 
-def _is_churned(inputs: StageInputs, config: LifecycleConfig) -> bool:
+def _is_churned(inputs: StageInputs, config: LifecycleConfig, repurchase: RepurchaseConfig) -> bool:
     if inputs.subscription == "cancelled":
         return True
     if inputs.subscription == "active":
         return False
     if inputs.p_alive is not None and inputs.p_alive < config.churned_p_alive:
         return True
+    if inputs.repurchase_ratio is not None:
+        # A repeat buyer has a rhythm of its own: churned once lapsed by it, not after fixed days.
+        return inputs.repurchase_ratio >= repurchase.lapsed_ratio
     return inputs.quiet_days >= config.churned_quiet_days
 
 
@@ -61,7 +68,7 @@ def next_stage(
     repurchase: RepurchaseConfig,
 ) -> tuple[str, float]:
     """One step of the machine: the stage at ``now`` given the stage held since ``since``."""
-    churned = _is_churned(inputs, config)
+    churned = _is_churned(inputs, config, repurchase)
     if churned:
         return ("churned", since) if stage == "churned" else ("churned", now)
     if stage == "churned":
@@ -91,9 +98,8 @@ def next_stage(
     return ("stable", since) if stage == "stable" else ("stable", now)
 
 
-def advance_on_event(state: CustomerState, config: ScoringConfig) -> None:
-    """Advance the stored stage at the customer's latest event time."""
-    now = state.last_ts
+def advance_at(state: CustomerState, config: ScoringConfig, now: float) -> None:
+    """Advance the stored stage at ``now`` (an event time of the customer's)."""
     inputs = inputs_at(state, now, config)
     stage = state.stage or "onboarding"
     since = state.stage_since or state.first_ts
@@ -108,9 +114,10 @@ def stage_at(
     config: ScoringConfig,
     temperature: float | None,
     p_alive: float | None,
+    usage: UsageMeasures | None = None,
 ) -> tuple[str, float]:
     """The stage read at ``now``: one step from the stored stage, with read-time signals."""
-    base = inputs_at(state, now, config)
+    base = inputs_at(state, now, config, usage.trend if usage is not None else ...)
     inputs = StageInputs(
         tenure_days=base.tenure_days,
         trend=base.trend,

@@ -44,7 +44,9 @@ def evaluate(
     temperature = temperature_model.evaluate(state, now, params.models, config.temperature, config.bands)
     health = health_model.evaluate(usage, params.norms, config.health, config.bands)
     risk = risk_model.evaluate(temperature, health, usage, config.risk, config.bands)
-    stage, since = lifecycle.stage_at(state, now, config, temperature.value, temperature.p_alive)
+    stage, since = lifecycle.stage_at(
+        state, now, config, temperature.value, temperature.p_alive, usage
+    )
     rfm_now = rfm.evaluate(state, now, params.norms, config.rfm)
     rep = repurchase.evaluate(state, now, config.repurchase)
     currency = state.currency or config.clv.default_currency

@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 
 # Bump when the positional layout changes; ``from_bytes`` refuses formats it does not know.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 # How many recent purchase times are kept: the repurchase ratio uses the mean of the last 3 intervals.
 RECENT_PURCHASES = 4
 
@@ -83,6 +83,7 @@ class CustomerState:
     cancel_requested_ts: float = 0.0
     cancelled_ts: float = 0.0
     currency: str = ""
+    currency_ts: float = 0.0
     # Support and feedback.
     tickets_opened: int = 0
     tickets_closed: int = 0

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import HealthConfig
+from .config import HealthConfig, ScoringConfig
 from .decay import SECONDS_PER_DAY, factor, rate_per_day, value_at
 from .state import CustomerState
 
 # Below this long-run rate (events/day) the trend ratio is noise, not a trend.
 MIN_RATE_FOR_TREND = 0.05
+# The bias correction divides by the counter's fill fraction; below a day's worth of fill of the
+# 28-day counter (~2.4 %) one event would read as dozens per day.
+MIN_FILL = 1.0 - 2.0 ** (-1.0 / 28.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +29,32 @@ class UsageMeasures:
     quiet_days: float | None  # days since the last usage event; None if never used
 
 
+def _rate(value: float, t: float, now: float, half_life: float, age_s: float) -> float:
+    """Events/day from a decayed sum, bias-corrected for a customer younger than the counter.
+
+    A counter started ``age`` ago holds only 1 − 2^(−age/h) of its steady-state value, so a steady
+    new customer's 28-day rate is under-read (and the 7/28 trend over-read, ~1.8 at day 30);
+    dividing by that fill fraction removes the bias.
+    """
+    fill = max(1.0 - factor(age_s, half_life), MIN_FILL)
+    return rate_per_day(value_at(value, t, now, half_life), half_life) / fill
+
+
+def rates_at(state: CustomerState, now: float, config: HealthConfig) -> tuple[float, float]:
+    """(short rate, long rate) in events/day at ``now``."""
+    age = max(0.0, now - state.first_usage_ts) if state.usage_events else 0.0
+    short = _rate(state.usage_short, state.usage_short_t, now, config.short_half_life_days, age)
+    long = _rate(state.usage_long, state.usage_long_t, now, config.long_half_life_days, age)
+    return short, long
+
+
+def trend_at(state: CustomerState, now: float, config: ScoringConfig) -> float | None:
+    short, long = rates_at(state, now, config.health)
+    return short / long if long >= MIN_RATE_FOR_TREND else None
+
+
 def measure(state: CustomerState, now: float, config: HealthConfig) -> UsageMeasures:
-    short_rate = rate_per_day(
-        value_at(state.usage_short, state.usage_short_t, now, config.short_half_life_days),
-        config.short_half_life_days,
-    )
-    long_rate = rate_per_day(
-        value_at(state.usage_long, state.usage_long_t, now, config.long_half_life_days),
-        config.long_half_life_days,
-    )
+    short_rate, long_rate = rates_at(state, now, config)
     trend = short_rate / long_rate if long_rate >= MIN_RATE_FOR_TREND else None
     breadth = sum(
         factor(max(0.0, now - seen), config.breadth_half_life_days)

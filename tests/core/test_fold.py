@@ -204,13 +204,6 @@ def test_out_of_order_purchases_keep_the_earliest_first_amount_and_sorted_recent
     assert state.spend_total == pytest.approx(sum(a for _, a in days_amounts))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: state.currency is last-ARRIVAL-wins (fold._apply_purchase/_apply_subscription), "
-    "not "
-    "latest in event time like profile and MRR; a late older event in the old currency overwrites "
-    "the new one. Fixing needs a currency_ts field (state layout change).",
-)
 def test_currency_is_latest_wins_in_event_time(make: EventFactory) -> None:
     state, _ = fold_all(
         [

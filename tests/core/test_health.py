@@ -143,12 +143,6 @@ def test_a_falling_trend_is_explained_in_words(make: EventFactory) -> None:
     assert all(r.impact <= 0 for r in result.reasons)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (wording): health's 'usage_stopped' reason fires whenever the trend is None, which "
-    "also means 'too little usage yet to tell' (long rate < MIN_RATE_FOR_TREND): a customer whose "
-    "first event was minutes ago reads 'no product activity for today'.",
-)
 def test_a_brand_new_user_is_not_told_activity_stopped(make: EventFactory) -> None:
     state = fold([make.usage(0)])
     result = health_at(state, 0.01)

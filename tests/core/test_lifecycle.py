@@ -160,14 +160,6 @@ def test_new_activity_after_a_stored_churn_is_reactivated(make: EventFactory) ->
     assert engine.states["acme"].stage == "reactivated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the stored stage is advanced only AFTER folding each event (now = last_ts), so "
-    "the event that ends a long silence also resets quiet_days to 0: churned is never stored, "
-    "and 'reactivated' is never reached from a silence ended by product use. Suggested fix: in "
-    "fold.apply_event, when the event is newer than last_ts, advance the stage at the event's "
-    "time BEFORE folding it (one extra lifecycle step per event).",
-)
 def test_usage_after_a_long_silence_is_reactivated(make: EventFactory) -> None:
     engine = engine_with_daily_usage(make, 0, 40)
     engine.apply(make.usage(40 + LC.churned_quiet_days + 30))
@@ -175,14 +167,6 @@ def test_usage_after_a_long_silence_is_reactivated(make: EventFactory) -> None:
     assert engine.snapshot("acme")["lifecycle"]["stage"] == "reactivated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (model): the trend ratio short/long is biased upward for young customers because "
-    "the 28-day counter has not filled yet (after 30 days at a steady rate it holds ~52% of its "
-    "steady value vs ~95% for the 7-day one: trend ≈ 1.8), so every steadily-using customer leaves "
-    "onboarding into 'growth' and stays there until ~day 120. Suggested fix: bias-correct each "
-    "rate in usage.measure by 1/(1 − 2^(−age/h)), age = now − first_usage_ts.",
-)
 def test_steady_usage_after_onboarding_is_stable_not_growth(make: EventFactory) -> None:
     engine = engine_with_daily_usage(make, 0, 45)
     assert engine.states["acme"].stage == "stable"
@@ -198,14 +182,6 @@ def test_stage_at_reads_one_step_from_the_stored_stage(make: EventFactory) -> No
     assert (state.stage, state.stage_since) == stored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (policy): lifecycle._is_churned applies the fixed churned_quiet_days (60) to "
-    "purchase-only customers even when P(alive) is high and the repurchase ratio is 'ok': a "
-    "regular quarterly buyer reads 'churned' from day 61 of every 90-day cycle (temperature ~85, "
-    "hot). Suggested: for repeat buyers, churn on p_alive < churned_p_alive or repurchase "
-    "'lapsed', and keep the quiet-days rule for customers without a purchase rhythm.",
-)
 def test_regular_quarterly_buyer_is_not_churned_mid_cycle(make: EventFactory) -> None:
     engine = ScoringEngine()
     for k in range(9):
