@@ -35,9 +35,8 @@ def _saturating(value: float, median: float) -> float:
     return value / (value + half) if value > 0 else 0.0
 
 
-def evaluate(usage: UsageMeasures, norms: Norms, config: HealthConfig, bands: Bands) -> Health | None:
-    if usage.quiet_days is None:
-        return None
+def _parts(usage: UsageMeasures, norms: Norms, config: HealthConfig) -> dict[str, tuple[float, float]]:
+    """component -> (score in [0, 1], weight)."""
     parts: dict[str, tuple[float, float]] = {
         "level": (_saturating(usage.long_rate, norms.usage_rate_median), config.weight_level),
         "breadth": (_saturating(usage.breadth, norms.breadth_median), config.weight_breadth),
@@ -45,6 +44,22 @@ def evaluate(usage: UsageMeasures, norms: Norms, config: HealthConfig, bands: Ba
     }
     if usage.seats:
         parts["seats_active"] = (min(1.0, usage.active_users / usage.seats), config.weight_seats)
+    return parts
+
+
+def value(usage: UsageMeasures, norms: Norms, config: HealthConfig) -> float | None:
+    """Health alone, without components or reasons (the timers' bisection calls this often)."""
+    if usage.quiet_days is None:
+        return None
+    parts = _parts(usage, norms, config)
+    total_weight = sum(weight for _, weight in parts.values())
+    return 100.0 * sum(score * weight for score, weight in parts.values()) / total_weight
+
+
+def evaluate(usage: UsageMeasures, norms: Norms, config: HealthConfig, bands: Bands) -> Health | None:
+    if usage.quiet_days is None:
+        return None
+    parts = _parts(usage, norms, config)
     total_weight = sum(weight for _, weight in parts.values())
     value = 100.0 * sum(score * weight for score, weight in parts.values()) / total_weight
     # Impact of a component: the points it costs against its best value (1.0).

@@ -34,15 +34,15 @@ class Risk:
 
 
 def terms(
-    temperature: Temperature, health: Health | None, usage: UsageMeasures, config: RiskConfig
+    temperature: float, health: float | None, usage: UsageMeasures, config: RiskConfig
 ) -> dict[str, float]:
     """The additive log-odds terms of the risk model (the intercept under "intercept")."""
     out = {
         "intercept": config.intercept,
-        "from_temperature": config.weight_billing * logit(1.0 - temperature.value / 100.0),
+        "from_temperature": config.weight_billing * logit(1.0 - temperature / 100.0),
     }
     if health is not None:
-        out["from_health"] = config.weight_usage * 2.0 * (0.5 - health.value / 100.0)
+        out["from_health"] = config.weight_usage * 2.0 * (0.5 - health / 100.0)
         trend = usage.trend if usage.trend is not None else 0.0
         out["from_trend"] = config.weight_trend * (1.0 - min(1.0, trend))
         quiet = usage.quiet_days or 0.0
@@ -58,6 +58,11 @@ _TERM_TEXT = {
 }
 
 
+def value(temperature: float, health: float | None, usage: UsageMeasures, config: RiskConfig) -> float:
+    """Risk alone (0–100), without components or reasons."""
+    return 100.0 * sigmoid(sum(terms(temperature, health, usage, config).values()))
+
+
 def evaluate(
     temperature: Temperature,
     health: Health | None,
@@ -65,7 +70,7 @@ def evaluate(
     config: RiskConfig,
     bands: Bands,
 ) -> Risk:
-    parts = terms(temperature, health, usage, config)
+    parts = terms(temperature.value, health.value if health else None, usage, config)
     total = sum(parts.values())
     value = 100.0 * sigmoid(total)
     reasons = []

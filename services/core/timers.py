@@ -72,13 +72,13 @@ def next_check(state: CustomerState, now: float, params: ScoringParams, config: 
     )
 
     def health_at(t: float) -> float:
-        h = health_model.evaluate(measure(state, t, config.health), params.norms, config.health, config.bands)
-        return h.value if h else 0.0
+        h = health_model.value(measure(state, t, config.health), params.norms, config.health)
+        return h if h is not None else 0.0
 
     def risk_at(t: float) -> float:
         usage = measure(state, t, config.health)
-        h = health_model.evaluate(usage, params.norms, config.health, config.bands)
-        return risk_model.evaluate(temperature, h, usage, config.risk, config.bands).value
+        h = health_model.value(usage, params.norms, config.health)
+        return risk_model.value(temperature.value, h, usage, config.risk)
 
     if state.usage_events:
         current = health_at(now)

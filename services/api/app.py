@@ -1,0 +1,78 @@
+"""The read API and dashboard over the Redis projection (DESIGN.md §6).
+
+``create_app(settings, redis=None)`` builds the app; its lifespan opens a ``redis.asyncio`` client
+on a ``BlockingConnectionPool`` unless one is given (then the caller owns and closes it). A blocking
+pool waits for a free connection under load instead of failing (NOTES-kafka-faust.md: redis-py's
+plain asyncio pool raised ``MaxConnectionsError`` -> HTTP 500s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import BlockingConnectionPool, Redis
+from vitals.api import problems
+from vitals.api.kafka_status import LagProbe
+from vitals.api.metrics import ApiMetrics, MetricsMiddleware
+from vitals.api.routes import at_risk, customers, health, segments, status, ui
+from vitals.core.apikeys import ApiKeys
+from vitals.core.settings import Settings
+from vitals.projection.reader import ScoreReader
+
+# Connections per API process: one uvicorn worker rarely has more than a few dozen requests
+# waiting on Redis at once; more connections only add server-side memory.
+REDIS_MAX_CONNECTIONS = 64
+# How long a request waits for a free connection before failing (then: 500 problem, logged).
+REDIS_POOL_TIMEOUT_S = 5.0
+# Per-command socket timeout: a Redis that stops answering must not hang requests forever.
+REDIS_SOCKET_TIMEOUT_S = 5.0
+
+
+def make_redis(settings: Settings) -> Redis:
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_TIMEOUT_S,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+    )
+    return Redis(connection_pool=pool)
+
+
+def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
+    """The API app. ``redis`` (bytes responses) is used as is and not closed; None = own pool."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = redis if redis is not None else make_redis(settings)
+        app.state.redis = client
+        app.state.reader = ScoreReader(client)
+        try:
+            yield
+        finally:
+            if redis is None:
+                await client.aclose()
+                await client.connection_pool.disconnect()
+
+    app = FastAPI(
+        title="Vitals API",
+        summary="Customer temperature, health and churn risk, ranked lists and history.",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    # Malformed VITALS_API_KEYS fails here, at start-up, with the entry and the fix named.
+    app.state.api_keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())
+    app.state.metrics = ApiMetrics()
+    app.state.lag_probe = LagProbe(
+        settings.kafka_bootstrap, settings.scorer_app_id, settings.topic_events
+    )
+    problems.install(app)
+    for module in (customers, at_risk, segments, status, health, ui):
+        app.include_router(module.router)
+    app.mount("/ui/static", ui.static_files(), name="static")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

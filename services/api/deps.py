@@ -1,0 +1,81 @@
+"""FastAPI dependencies: what a route needs, as ``Annotated`` aliases so signatures read like prose.
+
+Everything lives on ``app.state`` (built once by ``create_app``'s lifespan) and is handed to routes
+here; nothing reads the environment or opens connections per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from vitals.api.kafka_status import LagProbe
+from vitals.api.problems import Problem
+from vitals.core.apikeys import READ_SCOPE, ApiKeys, presented_key
+from vitals.core.settings import Settings
+from vitals.projection.reader import ScoreReader
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
+def get_reader(request: Request) -> ScoreReader:
+    reader: ScoreReader = request.app.state.reader
+    return reader
+
+
+def get_lag_probe(request: Request) -> LagProbe:
+    probe: LagProbe = request.app.state.lag_probe
+    return probe
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[None]]:
+    """Dependency: the request carries a key with ``scope`` (or admin); open when no keys are set.
+
+    401 = no key or an unknown key (send one); 403 = a valid key without the scope.
+    """
+
+    async def check(request: Request) -> None:
+        keys: ApiKeys = request.app.state.api_keys
+        if not keys.enabled:
+            return
+        headers = request.headers
+        access = keys.check(
+            presented_key(headers.get("authorization"), headers.get("x-api-key")), scope
+        )
+        if access == "ok":
+            return
+        if access == "missing":
+            raise Problem(
+                401,
+                "API key required",
+                "send your key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if access == "unknown":
+            raise Problem(
+                401,
+                "Unknown API key",
+                "this key is not configured; check VITALS_API_KEYS",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        raise Problem(403, "Missing scope", f"this key lacks the '{scope}' scope")
+
+    return check
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+ReaderDep = Annotated[ScoreReader, Depends(get_reader)]
+LagProbeDep = Annotated[LagProbe, Depends(get_lag_probe)]
+# Route-level dependency list for read endpoints: dependencies=[ReadAccess].
+ReadAccess = Depends(require_scope(READ_SCOPE))

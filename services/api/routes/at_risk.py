@@ -1,0 +1,64 @@
+"""``/v1/at-risk``: ranked, filtered, paged lists of customers, most at risk first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+from vitals.api.deps import ReadAccess, ReaderDep
+from vitals.api.problems import Problem
+from vitals.projection.keys import Order
+from vitals.projection.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
+
+router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess])
+
+# Filter values are owner names, segments, quadrants or bands: short labels.
+MAX_FILTER_LENGTH = 128
+# Cursors are base64 of (order, value, customer id ≤ 128 chars): far below this.
+MAX_CURSOR_LENGTH = 1024
+Filter = Annotated[str | None, Query(min_length=1, max_length=MAX_FILTER_LENGTH)]
+
+
+@router.get(
+    "/v1/at-risk",
+    response_class=Response,
+    responses={
+        200: {
+            "description": '{"items": [snapshot, ...], "next_cursor": str | null}',
+            "content": {"application/json": {}},
+        }
+    },
+)
+async def at_risk(
+    reader: ReaderDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT)] = DEFAULT_PAGE_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    order: Order = "risk",
+    owner: Filter = None,
+    segment: Filter = None,
+    quadrant: Filter = None,
+    band: Filter = None,
+) -> Response:
+    """Customers ordered by risk (0–100) or by revenue at risk (risk/100 × MRR), highest first;
+    ties by customer id. Filters combine (all must hold). Pass ``next_cursor`` back as ``cursor``
+    for the next page; it is null on the last page. Paging is by position (value, id), not offset:
+    customers whose scores do not change while you page are listed exactly once."""
+    try:
+        page = await reader.at_risk(
+            order=order,
+            limit=limit,
+            cursor=cursor,
+            filters={"owner": owner, "segment": segment, "quadrant": quadrant, "band": band},
+        )
+    except InvalidCursor as exc:
+        raise Problem(400, "Invalid cursor", str(exc)) from None
+    body = (
+        b'{"items":['
+        + b",".join(page.items)
+        + b'],"next_cursor":'
+        + orjson.dumps(page.next_cursor)
+        + b"}"
+    )
+    return Response(body, media_type="application/json")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import orjson
+from redis.asyncio import Redis
+
+from .conftest import ClientFactory
+from .support import make_snapshot, seed
+
+
+async def test_customer_returns_the_stored_bytes(api: ClientFactory, redis: Redis) -> None:
+    snap, raw = make_snapshot("acme", 10.0)
+    await seed(redis, [(snap, raw)])
+    async with api() as client:
+        response = await client.get("/v1/customers/acme")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == raw
+
+
+async def test_unknown_customer_is_404_problem(api: ClientFactory) -> None:
+    async with api() as client:
+        response = await client.get("/v1/customers/nobody")
+        history = await client.get("/v1/customers/nobody/history")
+    for r in (response, history):
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["status"] == 404 and "nobody" in r.json()["detail"]
+
+
+async def test_history_is_oldest_first_and_limited(api: ClientFactory, redis: Redis) -> None:
+    await seed(redis, [make_snapshot("acme", float(t), risk=float(t * 10)) for t in range(1, 6)])
+    async with api() as client:
+        response = await client.get("/v1/customers/acme/history", params={"limit": 2})
+        too_many = await client.get("/v1/customers/acme/history", params={"limit": 501})
+    body = orjson.loads(response.content)
+    assert body["customer_id"] == "acme"
+    assert [(p["as_of_ts"], p["risk"]) for p in body["points"]] == [(4.0, 40.0), (5.0, 50.0)]
+    assert too_many.status_code == 422
+    assert too_many.headers["content-type"] == "application/problem+json"
+
+
+async def test_segments_counts_rfm_lifecycle_quadrant(api: ClientFactory, redis: Redis) -> None:
+    await seed(
+        redis,
+        [
+            make_snapshot("a", 1.0, rfm="important_value", stage="growth", quadrant="upsell"),
+            make_snapshot("b", 1.0, rfm="important_value", stage="decline", quadrant="at_risk"),
+            make_snapshot("c", 1.0, rfm="general_retain", stage="decline", quadrant="at_risk"),
+        ],
+    )
+    async with api() as client:
+        body = (await client.get("/v1/segments")).json()
+    assert body["customers"] == 3
+    assert body["rfm"] == {"general_retain": 1, "important_value": 2}
+    assert body["lifecycle"] == {"decline": 2, "growth": 1}
+    assert body["quadrant"] == {"at_risk": 2, "upsell": 1}
