@@ -1,0 +1,195 @@
+"""Offline backtest: replay a JSONL event file through the scoring core and score everyone as of T.
+
+The replay uses the same ``ScoringEngine`` (pure core, in memory, stream clock) the live scorer
+folds events with, in file order, so duplicates and late events are handled exactly as live.
+Baselines are accumulated in the same pass. With labels, ``evaluation.evaluate`` compares them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from tqdm import tqdm
+from vitals.backtest.baselines import BaselineAccumulator
+from vitals.core.events import Event, InvalidEvent, parse_event
+
+# Invalid lines are counted all, but only this many are kept with their reasons for the report.
+MAX_INVALID_KEPT = 20
+LEADING_COLUMNS = (
+    "customer_id",
+    "temperature",
+    "health",
+    "risk",
+    "quadrant",
+    "rfm_segment",
+    "lifecycle",
+    "clv",
+    "temperature_band",
+    "health_band",
+    "risk_band",
+    "temperature_model",
+    "mrr",
+    "owner",
+    "segment",
+    "plan",
+    "repurchase_status",
+)
+
+
+class Engine(Protocol):
+    """What the backtest needs of the scoring core (vitals.core.engine.ScoringEngine)."""
+
+    def apply(self, event: Event) -> Any: ...
+    def refit(self) -> Any: ...
+    def snapshot(self, customer_id: str, now: float) -> dict[str, Any]: ...
+    def customer_ids(self) -> Iterable[str]: ...
+
+
+def default_engine() -> Engine:
+    # Imported here so metrics, baselines and CSV code work (and are testable) without the core.
+    from vitals.core.engine import ScoringEngine
+
+    engine: Engine = ScoringEngine()
+    return engine
+
+
+@dataclass
+class BacktestRun:
+    """The outcome of one replay: score rows, baselines, and what happened to the input."""
+
+    as_of_ts: float
+    rows: list[dict[str, Any]]
+    baselines: dict[str, dict[str, float]]
+    statuses: Counter[str] = field(default_factory=Counter)
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+    params_version: str | None = None
+
+
+def run_backtest(
+    path: Path,
+    as_of_ts: float,
+    engine_factory: Callable[[], Engine] = default_engine,
+    refit: bool = True,
+    progress: bool = True,
+) -> BacktestRun:
+    """Replay ``path`` (events with event time <= as_of, in file order) and snapshot at as_of."""
+    engine = engine_factory()
+    baselines = BaselineAccumulator(as_of_ts)
+    statuses: Counter[str] = Counter()
+    invalid: list[tuple[int, str]] = []
+    with (
+        path.open("rb") as source,
+        tqdm(
+            total=path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc="replay",
+            disable=not progress,
+        ) as bar,
+    ):
+        for number, line in enumerate(source, start=1):
+            bar.update(len(line))
+            if not line.strip():
+                continue
+            try:
+                event = parse_event(orjson.loads(line))
+            except (orjson.JSONDecodeError, InvalidEvent) as err:
+                statuses["invalid"] += 1
+                if len(invalid) < MAX_INVALID_KEPT:
+                    invalid.append((number, str(err)))
+                continue
+            if event.ts > as_of_ts:
+                statuses["after_as_of"] += 1
+                continue
+            baselines.add(event.customer_id, event.type, event.ts)
+            statuses[str(engine.apply(event).status)] += 1
+    params_version = None
+    if refit:
+        params = engine.refit()
+        params_version = getattr(params, "version", None)
+    ids = sorted(engine.customer_ids())
+    rows = [
+        score_row(engine.snapshot(cid, as_of_ts))
+        for cid in tqdm(ids, desc="score", disable=not progress)
+    ]
+    return BacktestRun(as_of_ts, rows, baselines.result(), statuses, invalid, params_version)
+
+
+def score_row(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Flatten a score snapshot into one CSV row (components as ``<score>.<name>`` columns)."""
+
+    def part(key: str) -> dict[str, Any]:
+        value = snapshot.get(key)
+        return value if isinstance(value, dict) else {}
+
+    temperature, health, risk = part("temperature"), part("health"), part("risk")
+    rfm, clv, profile = part("rfm"), part("clv"), part("profile")
+    row: dict[str, Any] = {
+        "customer_id": snapshot["customer_id"],
+        "temperature": temperature.get("value"),
+        "health": health.get("value"),
+        "risk": risk.get("value"),
+        "quadrant": snapshot.get("quadrant"),
+        "rfm_segment": rfm.get("segment"),
+        "lifecycle": part("lifecycle").get("stage"),
+        "clv": clv.get("value"),
+        "temperature_band": temperature.get("band"),
+        "health_band": health.get("band"),
+        "risk_band": risk.get("band"),
+        "temperature_model": temperature.get("model"),
+        "mrr": snapshot.get("mrr"),
+        "owner": profile.get("owner"),
+        "segment": profile.get("segment"),
+        "plan": profile.get("plan"),
+        "repurchase_status": part("repurchase").get("status"),
+    }
+    for name, score in (
+        ("temperature", temperature),
+        ("health", health),
+        ("risk", risk),
+        ("clv", clv),
+    ):
+        components = score.get("components")
+        if isinstance(components, dict):
+            for key, value in components.items():
+                row[f"{name}.{key}"] = value
+    return row
+
+
+def write_scores(path: Path, rows: list[dict[str, Any]]) -> None:
+    """One row per customer; fixed columns first, then every component column seen (sorted)."""
+    extra = sorted({key for row in rows for key in row} - set(LEADING_COLUMNS))
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=[*LEADING_COLUMNS, *extra], restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
+
+
+def read_labels(path: Path) -> dict[str, dict[str, int]]:
+    """Labels CSV (customer_id plus churned and/or buys_again as 0/1; blanks = not applicable)."""
+    out: dict[str, dict[str, int]] = {}
+    with path.open(newline="") as source:
+        reader = csv.DictReader(source)
+        if reader.fieldnames is None or "customer_id" not in reader.fieldnames:
+            raise ValueError(
+                f"{path}: a labels CSV needs a customer_id column "
+                "(vitals simulate --labels writes one)"
+            )
+        for number, record in enumerate(reader, start=2):
+            labels: dict[str, int] = {}
+            for name in ("churned", "buys_again"):
+                text = (record.get(name) or "").strip()
+                if text:
+                    if text not in ("0", "1"):
+                        raise ValueError(f"{path}:{number}: {name} must be 0 or 1, got {text!r}")
+                    labels[name] = int(text)
+            if labels:
+                out[record["customer_id"]] = labels
+    return out
