@@ -4,7 +4,8 @@ Destinations are read from Redis (``vitals:alerts:destinations``, managed by the
 first start, ``VITALS_ALERT_DESTINATIONS`` may hold a JSON list of destinations, written to Redis
 at start-up (same id = replaced). Offsets are committed only up to the last alert whose every
 delivery finished (delivered or dead-lettered), so a crash replays unfinished alerts and the
-delivery log keeps replays from notifying twice.
+delivery log keeps replays from notifying twice. Every alert is recorded in the alert history
+(``GET /v1/alerts``), and alerts a CSM acknowledged or snoozed through the API are held back.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Any
 import click
 import httpx
 from pydantic import TypeAdapter, ValidationError
+from vitals.alerts.acks import AckStore
 from vitals.alerts.deadletter import DeadLetterSink, KafkaDeadLetterSink
 from vitals.alerts.delivery_log import RedisDeliveryLog
 from vitals.alerts.destinations import Destination, DestinationStore, RedisDestinationStore
+from vitals.alerts.history import AlertHistory
 from vitals.alerts.notifier import STOP_DEADLINE_S, Notifier
 from vitals.alerts.worker import ABANDONED, FAILED
 from vitals.core.settings import Settings
@@ -135,7 +138,14 @@ async def run_notifier(
     tracker = OffsetTracker()
     try:
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            notifier = Notifier(store, client, RedisDeliveryLog(redis), dead)
+            notifier = Notifier(
+                store,
+                client,
+                RedisDeliveryLog(redis),
+                dead,
+                history=AlertHistory(redis),
+                acks=AckStore(redis),
+            )
             await notifier.start()
             await consumer.start()
             try:

@@ -8,7 +8,12 @@ with retries -> delivery log or dead letters.
 Guarantee: at-least-once per (alert, destination) when the caller commits an alert's offset
 only after its ticket resolves without ``failed``/``abandoned`` (``vitals notifier`` does). A
 crash between a platform's 2xx and the delivery-log write can repeat one message; nothing else
-is repeated, and nothing is lost silently: every alert ends delivered or in dead letters.
+is repeated, and nothing is lost silently: every alert ends delivered, in dead letters, or held
+back on purpose (acknowledged or snoozed by a CSM, see ``acks.py``; the delivery log says which).
+
+Every alert taken is also recorded in the alert history (``history.py``) for the API, whether it
+is routed anywhere or not. History and the ack/snooze lookup are best effort: when Redis cannot
+answer them the alert is still delivered (a repeated ping beats a missed one).
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+from vitals.alerts.acks import Acks, Suppression, suppression
 from vitals.alerts.deadletter import DeadLetterSink
 from vitals.alerts.delivery import Clock, RetryPolicy, Sleep, install_log_redaction
 from vitals.alerts.delivery_log import DeliveryLog, DeliveryState, is_delivered
 from vitals.alerts.destinations import Destination, DestinationStore
 from vitals.alerts.digest import DigestPolicy
+from vitals.alerts.history import History
 from vitals.alerts.metrics import AlertMetrics, default_metrics
 from vitals.alerts.routing import route
-from vitals.alerts.worker import DEAD, DUPLICATE, DestinationWorker, Job, Ticket
+from vitals.alerts.worker import DEAD, DELIVERED, DUPLICATE, DestinationWorker, Job, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,27 @@ QUEUE_MAX = 10_000
 STOP_DEADLINE_S = 10.0
 DEFAULT_POLICY = RetryPolicy()
 DEFAULT_DIGEST = DigestPolicy()
+# Outcomes of alerts held back on purpose (also the delivery log's status for them).
+ACKED: Suppression = "acked"
+SNOOZED: Suppression = "snoozed"
+
+
+class _TimedTicket(Ticket):
+    """A ticket that reports each destination's first ``delivered`` as it happens."""
+
+    def __init__(
+        self,
+        future: asyncio.Future[dict[str, str]],
+        expected: int,
+        on_delivered: Callable[[str], None],
+    ) -> None:
+        super().__init__(future, expected)
+        self._on_delivered = on_delivered
+
+    def finish(self, destination_id: str, outcome: str) -> None:
+        if outcome == DELIVERED and destination_id not in self.outcomes:
+            self._on_delivered(destination_id)
+        super().finish(destination_id, outcome)
 
 
 class Notifier:
@@ -62,7 +90,12 @@ class Notifier:
         metrics: AlertMetrics | None = None,
         refresh_s: float = DESTINATIONS_REFRESH_S,
         queue_max: int = QUEUE_MAX,
+        history: History | None = None,
+        acks: Acks | None = None,
     ) -> None:
+        """``history``: where every alert taken is recorded (None: nowhere). ``acks``: acks and
+        snoozes to honour (None: deliver everything). ``refresh_s``: destinations are re-read
+        from ``destinations`` at most this long after a change, on the next alert."""
         self._store = destinations
         self._client = client
         self._log = delivery_log
@@ -76,6 +109,8 @@ class Notifier:
         self._metrics = metrics or default_metrics()
         self._refresh_s = refresh_s
         self._queue_max = queue_max
+        self._history = history
+        self._acks = acks
         self._destinations: list[Destination] = []
         self._loaded_at: float | None = None
         self._workers: dict[str, DestinationWorker] = {}
@@ -134,8 +169,9 @@ class Notifier:
         """Queue ``alert`` for its destinations; returns at once.
 
         The returned future resolves to ``{destination_id: outcome}`` (delivered, dead,
-        duplicate, failed, abandoned) when every destination is done with it; ``{}`` when no
-        destination matched. Raises ``ValueError`` for a record without ``alert_id``.
+        duplicate, acked, snoozed, failed, abandoned) when every destination is done with it;
+        ``{}`` when no destination matched. Raises ``ValueError`` for a record without
+        ``alert_id``.
         """
         if not self._running:
             raise RuntimeError("Notifier is not running: await start() first (or it was stopped)")
@@ -144,11 +180,14 @@ class Notifier:
             raise ValueError(
                 "alert record has no alert_id (see schemas/examples/alert.example.json)"
             )
+        await self._record(alert)
         targets = route(alert, await self._refresh())
         future: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-        ticket = Ticket(future, expected=len(targets))
+        ticket = self._ticket(alert, future, targets)
         if not targets:
             future.set_result({})
+        held_back = await self._suppression(alert) if targets else None
+        counted = False
         for dest in targets:
             worker = self._workers.get(dest.id)
             if (worker and alert_id in worker.queued_ids()) or await is_delivered(
@@ -156,6 +195,21 @@ class Notifier:
             ):
                 self._metrics.deliveries.labels(dest.kind, DUPLICATE).inc()
                 ticket.finish(dest.id, DUPLICATE)
+                continue
+            if held_back is not None:
+                await self._log.put(
+                    DeliveryState(
+                        alert_id=alert_id,
+                        destination_id=dest.id,
+                        status=held_back,
+                        updated_at=self._clock(),
+                    )
+                )
+                self._metrics.deliveries.labels(dest.kind, held_back).inc()
+                if not counted:
+                    self._metrics.suppressed.labels(held_back).inc()
+                    counted = True
+                ticket.finish(dest.id, held_back)
                 continue
             worker = self._worker(dest)
             if worker.depth() >= self._queue_max:
@@ -170,6 +224,53 @@ class Notifier:
             )
             worker.enqueue(Job(alert=alert, enqueued_at=self._monotonic(), ticket=ticket))
         return future
+
+    async def _record(self, alert: Mapping[str, Any]) -> None:
+        if self._history is None:
+            return
+        try:
+            await self._history.record(alert)
+        except Exception:
+            log.warning(
+                "could not record alert %s in the history", alert["alert_id"], exc_info=True
+            )
+
+    async def _suppression(self, alert: Mapping[str, Any]) -> Suppression | None:
+        """``acked``/``snoozed`` when a CSM asked not to send ``alert``; None to deliver it."""
+        if self._acks is None:
+            return None
+        customer_id, rule = alert.get("customer_id"), alert.get("rule")
+        try:
+            ack = await self._acks.get_ack(str(alert["alert_id"]))
+            until = None
+            if ack is None and isinstance(customer_id, str) and isinstance(rule, str):
+                until = await self._acks.snoozed_until(customer_id, rule)
+        except Exception:
+            log.warning(
+                "could not read acks and snoozes; delivering alert %s anyway",
+                alert["alert_id"],
+                exc_info=True,
+            )
+            return None
+        return suppression(alert, ack, until)
+
+    def _ticket(
+        self,
+        alert: Mapping[str, Any],
+        future: asyncio.Future[dict[str, str]],
+        targets: list[Destination],
+    ) -> Ticket:
+        predicted = alert.get("predicted_at_ts")
+        if not isinstance(predicted, int | float):
+            return Ticket(future, expected=len(targets))
+        kinds = {d.id: d.kind for d in targets}
+
+        def observe(destination_id: str) -> None:
+            # The worker finishes a ticket right after the platform's 2xx: now is delivery time.
+            delay = max(0.0, self._clock() - float(predicted))
+            self._metrics.crossing_to_delivery.labels(kinds[destination_id]).observe(delay)
+
+        return _TimedTicket(future, len(targets), observe)
 
     def queue_depth(self) -> int:
         """Alerts waiting or in flight, over all destinations."""

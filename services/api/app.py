@@ -16,7 +16,17 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from vitals.api import problems
 from vitals.api.kafka_status import LagProbe
 from vitals.api.metrics import ApiMetrics, MetricsMiddleware
-from vitals.api.routes import at_risk, customers, health, segments, status, ui
+from vitals.api.routes import (
+    alerts,
+    at_risk,
+    customers,
+    destinations,
+    health,
+    rules,
+    segments,
+    status,
+    ui,
+)
 from vitals.core.apikeys import ApiKeys
 from vitals.core.settings import Settings
 from vitals.projection.reader import ScoreReader
@@ -71,7 +81,7 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         settings.kafka_bootstrap, settings.scorer_app_id, settings.topic_events
     )
     problems.install(app)
-    for module in (customers, at_risk, segments, status, health, ui):
+    for module in (customers, at_risk, segments, status, alerts, destinations, rules, health, ui):
         app.include_router(module.router)
     app.mount("/ui/static", ui.static_files(), name="static")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

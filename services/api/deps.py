@@ -11,9 +11,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from vitals.alerts.acks import AckStore
+from vitals.alerts.delivery_log import RedisDeliveryLog
+from vitals.alerts.destinations import RedisDestinationStore
+from vitals.alerts.history import AlertHistory
+from vitals.alerts.rules_store import RulesStore
 from vitals.api.kafka_status import LagProbe
 from vitals.api.problems import Problem
-from vitals.core.apikeys import READ_SCOPE, ApiKeys, presented_key
+from vitals.core.apikeys import ADMIN_SCOPE, READ_SCOPE, ApiKeys, presented_key
 from vitals.core.settings import Settings
 from vitals.projection.reader import ScoreReader
 
@@ -36,6 +41,28 @@ def get_reader(request: Request) -> ScoreReader:
 def get_lag_probe(request: Request) -> LagProbe:
     probe: LagProbe = request.app.state.lag_probe
     return probe
+
+
+# The alert stores are thin wrappers over the app's Redis client: built per request, they cost
+# an attribute lookup, and share the client's connection pool.
+def get_destinations(request: Request) -> RedisDestinationStore:
+    return RedisDestinationStore(get_redis(request))
+
+
+def get_acks(request: Request) -> AckStore:
+    return AckStore(get_redis(request))
+
+
+def get_alert_history(request: Request) -> AlertHistory:
+    return AlertHistory(get_redis(request))
+
+
+def get_delivery_log(request: Request) -> RedisDeliveryLog:
+    return RedisDeliveryLog(get_redis(request))
+
+
+def get_rules_store(request: Request) -> RulesStore:
+    return RulesStore(get_redis(request))
 
 
 def require_scope(scope: str) -> Callable[[Request], Awaitable[None]]:
@@ -77,5 +104,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 ReaderDep = Annotated[ScoreReader, Depends(get_reader)]
 LagProbeDep = Annotated[LagProbe, Depends(get_lag_probe)]
+DestinationsDep = Annotated[RedisDestinationStore, Depends(get_destinations)]
+AcksDep = Annotated[AckStore, Depends(get_acks)]
+AlertHistoryDep = Annotated[AlertHistory, Depends(get_alert_history)]
+DeliveryLogDep = Annotated[RedisDeliveryLog, Depends(get_delivery_log)]
+RulesStoreDep = Annotated[RulesStore, Depends(get_rules_store)]
 # Route-level dependency list for read endpoints: dependencies=[ReadAccess].
 ReadAccess = Depends(require_scope(READ_SCOPE))
+# For changes to alerting (destinations, rules): dependencies=[AdminAccess].
+AdminAccess = Depends(require_scope(ADMIN_SCOPE))

@@ -34,7 +34,10 @@ Order = Literal["risk", "revenue"]
 ORDERS: Final[tuple[Order, ...]] = ("risk", "revenue")
 
 # Dimensions a ranked list can be filtered by (each gets its own ranked sets per value).
-FILTER_DIMENSIONS: Final = ("owner", "segment", "quadrant", "band")
+FILTER_DIMENSIONS: Final = ("owner", "segment", "quadrant", "band", "status")
+# "status": "churned" for customers whose lifecycle stage is churned, else "active". The API's
+# at-risk list shows active customers unless asked otherwise: a churned customer is lost, not at risk.
+STATUSES: Final = ("active", "churned")
 # Dimensions whose population counts are kept (GET /v1/segments). "rfm" = RFM segment,
 # "stage" = lifecycle stage, "band" = risk band, "segment" = the profile's business segment.
 COUNT_DIMENSIONS: Final = ("owner", "segment", "quadrant", "band", "rfm", "stage")

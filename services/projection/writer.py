@@ -51,9 +51,12 @@ local p, cid, ts_s = ARGV[1], ARGV[2], ARGV[3]
 local ts = tonumber(ts_s)
 local cur = p .. 'cur:' .. cid
 local dims = {'owner', 'segment', 'quadrant', 'band', 'rfm', 'stage'}
-local filters = {'owner', 'segment', 'quadrant', 'band'}
+local filters = {'owner', 'segment', 'quadrant', 'band', 'status'}
 local new = {owner = ARGV[7], segment = ARGV[8], quadrant = ARGV[9], band = ARGV[10],
              rfm = ARGV[11], stage = ARGV[12]}
+-- status: churned customers leave the default at-risk list (they are lost, not at risk).
+local function status_of(stage) if stage == 'churned' then return 'churned' end return 'active' end
+new.status = status_of(new.stage)
 local result = 1
 local old = {}
 local stored = redis.call('HGET', cur, 'ts')
@@ -63,6 +66,7 @@ if stored then
   if ts == old_ts then result = 2 end
   local vals = redis.call('HMGET', cur, unpack(dims))
   for i, d in ipairs(dims) do old[d] = vals[i] or '' end
+  old.status = status_of(old.stage)
 end
 for _, d in ipairs(dims) do
   local o, n = old[d], new[d]

@@ -43,6 +43,12 @@ PROJECTOR_WITHIN_S = 0.05
 TICK_INTERVAL_S = 1.0
 # A tick not seen back within this long is sent again (the first may have been lost in a rebalance).
 TICK_RESEND_S = 10.0
+# How often the scorer asks whether to refit population parameters. It refits when the interval
+# has passed, or early while the population is young: the first time it has MIN_REFIT_CUSTOMERS,
+# and whenever the customer count has doubled since the last fit (a fresh deployment or a backfill
+# should not wait an hour for its norms).
+REFIT_CHECK_S = 30.0
+MIN_REFIT_CUSTOMERS = 30
 # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
 # burst of table writes; a larger buffer drains in fewer, bigger flushes.
 PRODUCER_BUFFER_MESSAGES = 10_000
@@ -121,7 +127,9 @@ class ScorerApp:
         if settings.clock == "wall":
             self.app.timer(TICK_INTERVAL_S)(self._tick_due_partitions)
         if settings.refit_interval_s > 0:
-            self.app.timer(settings.refit_interval_s)(self._refit)
+            self.app.timer(REFIT_CHECK_S)(self._maybe_refit)
+        self._last_refit_at = 0.0
+        self._last_refit_customers = 0
 
     def _now(self, partition: int) -> float:
         if self.settings.clock == "wall":
@@ -147,9 +155,19 @@ class ScorerApp:
         metrics.TIMERS_PENDING.set(len(index))
         logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
 
+    async def _maybe_refit(self) -> None:
+        # Every local customer has one timer: the index size counts them without a table scan.
+        customers = len(self.processor.timers)
+        due = time.monotonic() - self._last_refit_at >= self.settings.refit_interval_s
+        growing = customers >= max(MIN_REFIT_CUSTOMERS, 2 * self._last_refit_customers)
+        if customers >= MIN_REFIT_CUSTOMERS and (due or growing):
+            await self._refit()
+
     async def _refit(self) -> None:
         """Refit population parameters from this worker's customers, off the event loop."""
         states = [CustomerState.from_bytes(value) for value in self.table.values()]
+        self._last_refit_at = time.monotonic()
+        self._last_refit_customers = len(states)
         if not states:
             return
         now = time.time() if self.settings.clock == "wall" else max(self.processor.watermarks.values(), default=0.0)

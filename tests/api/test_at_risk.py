@@ -90,3 +90,24 @@ async def test_bad_cursor_is_400_problem(api: ClientFactory, book: dict[str, dic
         garbage = await client.get("/v1/at-risk", params={"cursor": "%%%"})
     assert wrong_order.status_code == 400 and "order=risk" in wrong_order.json()["detail"]
     assert garbage.status_code == 400
+
+
+async def test_churned_customers_leave_the_default_list_and_have_their_own(
+    api: ClientFactory, redis: Redis
+) -> None:
+    await seed(
+        redis,
+        [
+            make_snapshot("lost", 1.0, risk=100.0, stage="churned"),
+            make_snapshot("wobbly", 1.0, risk=70.0, stage="decline"),
+            make_snapshot("fine", 1.0, risk=10.0),
+        ],
+    )
+    async with api() as client:
+        assert await walk(client) == ["wobbly", "fine"]
+        assert await walk(client, status="churned") == ["lost"]
+        assert await walk(client, status="all") == ["lost", "wobbly", "fine"]
+        # A customer who comes back (reactivated) returns to the default list.
+        await seed(redis, [make_snapshot("lost", 2.0, risk=40.0, stage="reactivated")])
+        assert await walk(client) == ["wobbly", "lost", "fine"]
+        assert await walk(client, status="churned") == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -40,17 +40,26 @@ async def at_risk(
     segment: Filter = None,
     quadrant: Filter = None,
     band: Filter = None,
+    status: Literal["active", "churned", "all"] = "active",
 ) -> Response:
     """Customers ordered by risk (0–100) or by revenue at risk (risk/100 × MRR), highest first;
     ties by customer id. Filters combine (all must hold). Pass ``next_cursor`` back as ``cursor``
     for the next page; it is null on the last page. Paging is by position (value, id), not offset:
-    customers whose scores do not change while you page are listed exactly once."""
+    customers whose scores do not change while you page are listed exactly once. ``status``:
+    "active" (default) leaves out churned customers (lifecycle stage churned), "churned" lists only
+    them (win-back), "all" both."""
     try:
         page = await reader.at_risk(
             order=order,
             limit=limit,
             cursor=cursor,
-            filters={"owner": owner, "segment": segment, "quadrant": quadrant, "band": band},
+            filters={
+                "owner": owner,
+                "segment": segment,
+                "quadrant": quadrant,
+                "band": band,
+                "status": None if status == "all" else status,
+            },
         )
     except InvalidCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from None

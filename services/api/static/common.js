@@ -7,11 +7,12 @@ const KEY_STORAGE = "vitals.apiKey";
 // API key: kept in this browser only (localStorage), asked for when the API answers 401/403.
 function apiKey() { return localStorage.getItem(KEY_STORAGE) || ""; }
 
-async function api(path) {
+// api(path) reads; api(path, "POST") acts (acknowledge, snooze).
+async function api(path, method = "GET") {
   const headers = { Accept: "application/json" };
   const key = apiKey();
   if (key) headers["X-API-Key"] = key;
-  const res = await fetch(path, { headers });
+  const res = await fetch(path, { method, headers });
   const body = await res.json().catch(() => null);
   if (res.status === 401 || res.status === 403) {
     const entered = prompt("This Vitals API needs a key with the 'read' scope:", key);

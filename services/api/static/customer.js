@@ -115,6 +115,53 @@ function render(s, history) {
       components("Risk components", s.risk.components)));
 }
 
+// Recent alerts of this customer: where they went, and Ack / Snooze buttons for the CSM.
+const ALERTS_SHOWN = 20;
+const SNOOZE_DAYS = [1, 7];
+
+function deliveryText(a) {
+  if (!a.deliveries.length) return "routed nowhere";
+  return a.deliveries.map((d) => d.destination_id + ": " + d.status).join(", ");
+}
+
+function alertState(a) {
+  if (a.acknowledged) return "acknowledged" + (a.acknowledged.by ? " by " + a.acknowledged.by : "") + " " + ago(a.acknowledged.at);
+  if (a.snoozed_until && a.snoozed_until > Date.now() / 1000) return "rule snoozed until " + when(a.snoozed_until);
+  return "";
+}
+
+async function act(path) {
+  try { await api(path, "POST"); } catch (e) { alert("Could not do that: " + e.message); }
+  refreshAlerts();
+}
+
+function alertsCard(list) {
+  const rows = list.map((a) => {
+    const x = a.alert, id = encodeURIComponent(x.alert_id);
+    const snoozes = SNOOZE_DAYS.map((d) => el("button", { onclick: () =>
+      act(`/v1/alerts/${id}/snooze?until=${encodeURIComponent(new Date(Date.now() + d * 86400000).toISOString())}`) },
+      "Snooze " + d + " d"));
+    return el("tr", {},
+      el("td", {}, when(x.raised_at_ts)), el("td", {}, el("span", { class: "pill" }, x.severity)),
+      el("td", {}, x.title, el("div", { class: "sub" }, words(x.rule))),
+      el("td", { class: "sub" }, deliveryText(a)),
+      el("td", { class: "sub" }, alertState(a)),
+      el("td", {}, a.acknowledged ? null : el("button", { onclick: () => act(`/v1/alerts/${id}/ack`) }, "Ack"), snoozes));
+  });
+  return el("div", { class: "card" }, el("h2", {}, "Alerts"),
+    rows.length ? el("table", {}, el("tbody", {}, rows)) : el("p", { class: "sub" }, "No alerts for this customer."));
+}
+
+async function refreshAlerts() {
+  const node = document.getElementById("alerts");
+  try {
+    const r = await api(`/v1/alerts?customer_id=${encodeURIComponent(CUSTOMER_ID)}&limit=${ALERTS_SHOWN}`);
+    node.replaceChildren(alertsCard(r.alerts));
+  } catch (e) {
+    node.replaceChildren(el("p", { class: "sub" }, "Alerts unavailable: " + e.message));
+  }
+}
+
 async function refresh() {
   const err = document.getElementById("error");
   try {
@@ -127,6 +174,7 @@ async function refresh() {
     err.replaceChildren(el("div", { class: "error" }, msg));
   }
   renderStatus(document.getElementById("status"));
+  refreshAlerts();
 }
 
 refresh();
