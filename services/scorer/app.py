@@ -21,12 +21,14 @@ from typing import Any
 import faust
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from faust.transport.producer import ProducerBuffer
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
 from vitals.core.settings import Settings
 from vitals.core.state import CustomerState
+from vitals.alerts.rules_store import RulesStore, apply_overrides
 from vitals.projection.writer import ScoreProjection
 
 from . import metrics
@@ -43,6 +45,8 @@ PROJECTOR_WITHIN_S = 0.05
 TICK_INTERVAL_S = 1.0
 # A tick not seen back within this long is sent again (the first may have been lost in a rebalance).
 TICK_RESEND_S = 10.0
+# Alert-rule overrides (PUT /v1/alert-rules) are read from Redis this often.
+RULES_POLL_S = 10.0
 # How often the scorer asks whether to refit population parameters. It refits when the interval
 # has passed, or early while the population is young: the first time it has MIN_REFIT_CUSTOMERS,
 # and whenever the customer count has doubled since the last fit (a fresh deployment or a backfill
@@ -124,6 +128,8 @@ class ScorerApp:
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
         self.app.agent(self.scores_topic, name="vitals.projector")(self._project)
         self.app.task(self._quiet_root_logger)
+        self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
+        self._rules_overrides: dict[str, Any] = {}
         if settings.clock == "wall":
             self.app.timer(TICK_INTERVAL_S)(self._tick_due_partitions)
         if settings.refit_interval_s > 0:
@@ -154,6 +160,24 @@ class ScorerApp:
                 index.schedule(state.position[0], state.customer_id, state.next_check_ts)
         metrics.TIMERS_PENDING.set(len(index))
         logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
+
+    def _redis_client(self) -> aioredis.Redis:
+        if self.redis is None:
+            self.redis = aioredis.Redis.from_url(self.settings.redis_url)
+        return self.redis
+
+    async def _reload_alert_rules(self) -> None:
+        """Apply the alert-rule overrides stored through the API; keep the current ones on error."""
+        try:
+            overrides = await RulesStore(self._redis_client()).get_overrides()
+            if overrides == self._rules_overrides:
+                return
+            self.processor.config = apply_overrides(self.config, overrides)
+        except (ValueError, RedisError) as exc:
+            logger.warning("alert rules: keeping the current ones (%s)", exc)
+            return
+        self._rules_overrides = overrides
+        logger.info("alert rules: overrides now %s", overrides or "none (defaults)")
 
     async def _maybe_refit(self) -> None:
         # Every local customer has one timer: the index size counts them without a table scan.
@@ -241,8 +265,7 @@ class ScorerApp:
 
     async def _project(self, stream: faust.StreamT[bytes]) -> Any:
         if self.projection is None:
-            self.redis = aioredis.Redis.from_url(self.settings.redis_url)
-            self.projection = ScoreProjection(self.redis)
+            self.projection = ScoreProjection(self._redis_client())
         async for values in stream.take(PROJECTOR_BATCH, within=PROJECTOR_WITHIN_S):
             items = []
             for value in values:

@@ -75,7 +75,7 @@ class RecordProcessor:
         timers: TimerIndex | None = None,
     ) -> None:
         self._store = store
-        self._config = config
+        self.config = config
         self._params = params
         self._partitions = partitions
         self._clock = clock
@@ -99,14 +99,14 @@ class RecordProcessor:
         for cid in sorted(batch.dirty):
             state = batch.get_or_create(cid)
             at = max(now, state.last_ts)
-            snapshot = evaluate(state, at, params, self._config, self._clock)
+            snapshot = evaluate(state, at, params, self.config, self._clock)
             if cid in predicted or at - state.last_ts <= BACKFILL_LAG_S:
                 for alert in evaluate_rules(
-                    state, snapshot, at, self._config, self._public_url, predicted.get(cid)
+                    state, snapshot, at, self.config, self._public_url, predicted.get(cid)
                 ):
                     metrics.ALERTS.labels(rule=alert["rule"]).inc()
                     out.alerts.append((cid.encode(), orjson.dumps(alert)))
-                state.next_check_ts = next_check(state, at, params, self._config)
+                state.next_check_ts = next_check(state, at, params, self.config)
             else:
                 state.next_check_ts = at + BACKFILL_RECHECK_S
             out.snapshots.append((cid.encode(), orjson.dumps(snapshot)))
@@ -136,7 +136,7 @@ class RecordProcessor:
         for index, event in decoded.events:
             state = batch.get_or_create(event.customer_id)
             status = apply_event(
-                state, event, self._config, (record.partition, record.offset, index)
+                state, event, self.config, (record.partition, record.offset, index)
             )
             metrics.EVENTS.labels(status=status).inc()
             if status == "replayed":
