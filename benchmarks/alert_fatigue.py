@@ -19,7 +19,7 @@ import orjson
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.scorer.processor import RecordProcessor, SourceRecord
-from vitals.scorer.records import partition_for
+from vitals.partitioning import partition_for
 from vitals.scorer.store import MemoryStore
 from vitals.sim.generator import simulate
 
@@ -33,7 +33,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
 
-    sim = simulate(args.customers, datetime(2026, 1, 1, tzinfo=UTC), args.days, seed=args.seed, kind="mixed")
+    sim = simulate(
+        args.customers, datetime(2026, 1, 1, tzinfo=UTC), args.days, seed=args.seed, kind="mixed"
+    )
     events = list(sim.events)
     store = MemoryStore()
     watermarks: dict[int, float] = {}
@@ -53,7 +55,13 @@ def main() -> None:
     started = time.perf_counter()
     for event in events:
         partition = partition_for(event["customer_id"], PARTITIONS)
-        record = SourceRecord("events", partition, offsets[partition], event["customer_id"].encode(), orjson.dumps(event))
+        record = SourceRecord(
+            "events",
+            partition,
+            offsets[partition],
+            event["customer_id"].encode(),
+            orjson.dumps(event),
+        )
         offsets[partition] += 1
         # The stream clock is the partition's latest event time (as in the live scorer).
         ts = datetime.fromisoformat(event["timestamp"]).timestamp()
@@ -69,12 +77,16 @@ def main() -> None:
     weeks = args.days / 7.0
     customers = len(store.states)
     total = sum(by_rule.values())
-    print(f"{len(events):,} events, {customers} customers, {args.days} days, {elapsed:.1f} s "
-          f"({1e6 * elapsed / len(events):.0f} µs/event incl. timers and rules); {timers:,} timers fired")
+    print(
+        f"{len(events):,} events, {customers} customers, {args.days} days, {elapsed:.1f} s "
+        f"({1e6 * elapsed / len(events):.0f} µs/event incl. timers and rules); {timers:,} timers fired"
+    )
     print(f"alerts: {total:,} = {total / customers / weeks:.3f} per customer per week")
     alerted = [by_customer[c] for c in store.states]
-    print(f"customers with no alert: {sum(1 for n in alerted if n == 0)} of {customers}; "
-          f"max per customer: {max(alerted)} ({max(alerted) / weeks:.2f}/week)")
+    print(
+        f"customers with no alert: {sum(1 for n in alerted if n == 0)} of {customers}; "
+        f"max per customer: {max(alerted)} ({max(alerted) / weeks:.2f}/week)"
+    )
     print("\nper rule (per customer per week):")
     for rule, count in by_rule.most_common():
         print(f"  {rule:24s} {count:6d}  {count / customers / weeks:.4f}")

@@ -59,14 +59,33 @@ def events_for(i: int, crossing: float) -> list[dict]:
     start = last_usage - 50 * DAY
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"  # noqa: E731
     out = [
-        {"event_id": f"{cid}-p", "customer_id": cid, "type": "profile", "timestamp": iso(start),
-         "properties": {"name": f"Quiet {i}", "owner": "dana", "seats": 5}},
-        {"event_id": f"{cid}-s", "customer_id": cid, "type": "subscription", "name": "started",
-         "amount": 100.0, "timestamp": iso(start)},
+        {
+            "event_id": f"{cid}-p",
+            "customer_id": cid,
+            "type": "profile",
+            "timestamp": iso(start),
+            "properties": {"name": f"Quiet {i}", "owner": "dana", "seats": 5},
+        },
+        {
+            "event_id": f"{cid}-s",
+            "customer_id": cid,
+            "type": "subscription",
+            "name": "started",
+            "amount": 100.0,
+            "timestamp": iso(start),
+        },
     ]
     for d in range(51):
-        out.append({"event_id": f"{cid}-u{d}", "customer_id": cid, "type": "usage", "name": f"f{d % 4}",
-                    "user_id": f"u{d % 3}", "timestamp": iso(last_usage - (50 - d) * DAY)})
+        out.append(
+            {
+                "event_id": f"{cid}-u{d}",
+                "customer_id": cid,
+                "type": "usage",
+                "name": f"f{d % 4}",
+                "user_id": f"u{d % 3}",
+                "timestamp": iso(last_usage - (50 - d) * DAY),
+            }
+        )
     return out
 
 
@@ -81,26 +100,52 @@ def main() -> None:
     data = Path(tempfile.gettempdir()) / "vitals-alert-bench"
     receiver_port, ingest_port = 39395, 39396
     settings = Settings(
-        kafka_port=39392, kafka_controller_port=39393, redis_port=36779, data_dir=data,
-        clock="wall", refit_interval_s=0.0, ingest_port=ingest_port,
-        topic_events=f"events-{run}", topic_scores=f"scores-{run}", topic_alerts=f"alerts-{run}",
-        topic_events_dead=f"events.dead-{run}", topic_alerts_dead=f"alerts.dead-{run}",
+        kafka_port=39392,
+        kafka_controller_port=39393,
+        redis_port=36779,
+        data_dir=data,
+        clock="wall",
+        refit_interval_s=0.0,
+        ingest_port=ingest_port,
+        topic_events=f"events-{run}",
+        topic_scores=f"scores-{run}",
+        topic_alerts=f"alerts-{run}",
+        topic_events_dead=f"events.dead-{run}",
+        topic_alerts_dead=f"alerts.dead-{run}",
         scorer_app_id=f"bench-scorer-{run}",
     )
     print(f"stack: kafka {settings.kafka_bootstrap}, redis {settings.redis_url}, data {data}")
     stack_up(settings)
     arrivals: dict[str, tuple[float, dict]] = {}
     server = receiver(receiver_port, arrivals)
-    destinations = [{"id": "bench", "kind": "webhook", "url": f"http://127.0.0.1:{receiver_port}/hook",
-                     "rate_per_s": 1000, "burst": 100}]
-    env = os.environ | to_env(settings) | {"VITALS_ALERT_DESTINATIONS": orjson.dumps(destinations).decode()}
+    destinations = [
+        {
+            "id": "bench",
+            "kind": "webhook",
+            "url": f"http://127.0.0.1:{receiver_port}/hook",
+            "rate_per_s": 1000,
+            "burst": 100,
+        }
+    ]
+    env = (
+        os.environ
+        | to_env(settings)
+        | {"VITALS_ALERT_DESTINATIONS": orjson.dumps(destinations).decode()}
+    )
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     children = [
-        subprocess.Popen([sys.executable, "-m", "vitals.cli", *cmd], env=env,
-                         stdout=open(logs / f"{name}-{run}.log", "wb"), stderr=subprocess.STDOUT)
-        for name, cmd in (("scorer", ["scorer", "--loglevel", "warn"]), ("notifier", ["notifier"]),
-                          ("ingest", ["ingest"]))
+        subprocess.Popen(
+            [sys.executable, "-m", "vitals.cli", *cmd],
+            env=env,
+            stdout=open(logs / f"{name}-{run}.log", "wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for name, cmd in (
+            ("scorer", ["scorer", "--loglevel", "warn"]),
+            ("notifier", ["notifier"]),
+            ("ingest", ["ingest"]),
+        )
     ]
     try:
         base = f"http://127.0.0.1:{ingest_port}"
@@ -113,16 +158,22 @@ def main() -> None:
             time.sleep(0.2)
         time.sleep(8)  # the scorer and the notifier join their consumer groups
         t0 = time.time()
-        crossings = {f"quiet-{i:04d}": t0 + LEAD_S + args.spread_s * i / max(1, args.customers - 1)
-                     for i in range(args.customers)}
+        crossings = {
+            f"quiet-{i:04d}": t0 + LEAD_S + args.spread_s * i / max(1, args.customers - 1)
+            for i in range(args.customers)
+        }
         batch: list[dict] = []
         for i, (cid, crossing) in enumerate(crossings.items()):
             batch += events_for(i, crossing)
         for k in range(0, len(batch), 1000):
-            response = httpx.post(f"{base}/v1/batch", json={"batch": batch[k:k + 1000]}, timeout=30)
+            response = httpx.post(
+                f"{base}/v1/batch", json={"batch": batch[k : k + 1000]}, timeout=30
+            )
             response.raise_for_status()
-        print(f"loaded {len(batch):,} events for {args.customers} customers in {time.time() - t0:.1f} s; "
-              f"crossings from +{LEAD_S:.0f} s to +{LEAD_S + args.spread_s:.0f} s")
+        print(
+            f"loaded {len(batch):,} events for {args.customers} customers in {time.time() - t0:.1f} s; "
+            f"crossings from +{LEAD_S:.0f} s to +{LEAD_S + args.spread_s:.0f} s"
+        )
         deadline = max(crossings.values()) + 60
         while time.time() < deadline:
             quiet = [a for a in arrivals.values() if a[1]["rule"] == "gone_quiet"]
@@ -131,13 +182,21 @@ def main() -> None:
             time.sleep(0.5)
         quiet = [(at, body) for at, body in arrivals.values() if body["rule"] == "gone_quiet"]
         lags = sorted(at - body["predicted_at_ts"] for at, body in quiet)
-        early = [body for _, body in quiet if abs(body["predicted_at_ts"] - crossings[body["customer_id"]]) > 2]
-        print(f"gone_quiet alerts delivered: {len(quiet)} of {args.customers} "
-              f"(other alerts: {len(arrivals) - len(quiet)}); predicted_at off the planted crossing by >2 s: {len(early)}")
+        early = [
+            body
+            for _, body in quiet
+            if abs(body["predicted_at_ts"] - crossings[body["customer_id"]]) > 2
+        ]
+        print(
+            f"gone_quiet alerts delivered: {len(quiet)} of {args.customers} "
+            f"(other alerts: {len(arrivals) - len(quiet)}); predicted_at off the planted crossing by >2 s: {len(early)}"
+        )
         if lags:
             p99 = lags[min(len(lags) - 1, int(round(0.99 * (len(lags) - 1))))]
-            print(f"predicted crossing -> webhook delivered: median {statistics.median(lags) * 1000:.0f} ms, "
-                  f"p99 {p99 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms, min {lags[0] * 1000:.0f} ms")
+            print(
+                f"predicted crossing -> webhook delivered: median {statistics.median(lags) * 1000:.0f} ms, "
+                f"p99 {p99 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms, min {lags[0] * 1000:.0f} ms"
+            )
     finally:
         for child in children:
             child.terminate()

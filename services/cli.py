@@ -14,12 +14,24 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "stack": ("vitals.stackctl", "stack", "Start, stop and inspect the local Kafka + Redis stack."),
     "ingest": ("vitals.ingest.cli", "ingest", "Run the HTTP ingest service (POST /v1/batch)."),
-    "scorer": ("vitals.scorer.cli", "scorer", "Run the Faust scorer worker (scores, projector, timers)."),
+    "scorer": (
+        "vitals.scorer.cli",
+        "scorer",
+        "Run the Faust scorer worker (scores, projector, timers).",
+    ),
     "api": ("vitals.api.cli", "api", "Run the read API and dashboard."),
     "notifier": ("vitals.alerts.cli", "notifier", "Run the alert notifier (chat webhooks)."),
     "demo": ("vitals.sim.demo", "demo", "Bring up the whole stack and stream a simulated demo."),
-    "simulate": ("vitals.sim.cli", "simulate", "Write a synthetic event stream (JSONL) with labels."),
-    "backtest": ("vitals.backtest.cli", "backtest", "Replay a JSONL file offline and score it as of T."),
+    "simulate": (
+        "vitals.sim.cli",
+        "simulate",
+        "Write a synthetic event stream (JSONL) with labels.",
+    ),
+    "backtest": (
+        "vitals.backtest.cli",
+        "backtest",
+        "Replay a JSONL file offline and score it as of T.",
+    ),
     "replay": ("vitals.sim.replay", "replay", "Send a JSONL event file to Kafka (backfill)."),
     "rebuild-redis": ("vitals.projection.cli", "rebuild_redis", "Rebuild Redis from `scores`."),
 }

@@ -65,7 +65,11 @@ def _band_index(value: float, bands: tuple[tuple[str, float], ...], higher_is_be
 
 
 def _sticky_band(
-    previous: int, value: float, bands: tuple[tuple[str, float], ...], higher_is_better: bool, margin: float
+    previous: int,
+    value: float,
+    bands: tuple[tuple[str, float], ...],
+    higher_is_better: bool,
+    margin: float,
 ) -> int:
     """The band with hysteresis: worse at once, better only ``margin`` points past the boundary."""
     raw = _band_index(value, bands, higher_is_better)
@@ -93,7 +97,11 @@ def _conditions(
     # Health has no band (-1) until the customer first uses the product.
     old = memo.get("_bands")
     if old is None:
-        old = [_band_index(temperature, bands.temperature, True), -1, _band_index(risk, bands.risk, False)]
+        old = [
+            _band_index(temperature, bands.temperature, True),
+            -1,
+            _band_index(risk, bands.risk, False),
+        ]
     if old[1] < 0 and health is not None:
         old = [old[0], _band_index(health, bands.health, True), old[2]]
     new_t = _sticky_band(int(old[0]), temperature, bands.temperature, True, margin)
@@ -104,10 +112,19 @@ def _conditions(
     names_t = [n for n, _ in bands.temperature]
     names_h = [n for n, _ in bands.health]
     names_r = [n for n, _ in reversed(bands.risk)]
-    out["band_drop_temperature"] = (new_t > old[0], f"temperature fell from {names_t[int(old[0])]} to {names_t[new_t]}")
+    out["band_drop_temperature"] = (
+        new_t > old[0],
+        f"temperature fell from {names_t[int(old[0])]} to {names_t[new_t]}",
+    )
     if new_h >= 0:
-        out["band_drop_health"] = (new_h > old[1], f"health fell from {names_h[int(old[1])]} to {names_h[new_h]}")
-    out["band_drop_risk"] = (new_r > old[2], f"risk rose from {names_r[int(old[2])]} to {names_r[new_r]}")
+        out["band_drop_health"] = (
+            new_h > old[1],
+            f"health fell from {names_h[int(old[1])]} to {names_h[new_h]}",
+        )
+    out["band_drop_risk"] = (
+        new_r > old[2],
+        f"risk rose from {names_r[int(old[2])]} to {names_r[new_r]}",
+    )
     memo["_bands"] = [new_t, new_h, new_r]
 
     # Health drop within a window: against the highest health seen inside the window.
@@ -120,7 +137,10 @@ def _conditions(
         drop = ref - health
         need = config.alerts.health_drop_points - (margin if was["health_drop"] else 0.0)
         days = config.alerts.health_drop_window_days
-        out["health_drop"] = (drop >= need, f"health dropped {drop:.0f} points within {days:.0f} days")
+        out["health_drop"] = (
+            drop >= need,
+            f"health dropped {drop:.0f} points within {days:.0f} days",
+        )
 
     # Quadrants, with the thresholds moved by the margin once inside. Customers still onboarding
     # are expected to be light users: usage-based rules wait until onboarding is over.
@@ -137,8 +157,14 @@ def _conditions(
             if was["at_risk"]
             else temperature < qt and health < qh
         )
-        out["adoption_risk"] = (adoption, f"paying (temperature {temperature:.0f}) but not using (health {health:.0f})")
-        out["at_risk"] = (at_risk, f"cold (temperature {temperature:.0f}) and not using (health {health:.0f})")
+        out["adoption_risk"] = (
+            adoption,
+            f"paying (temperature {temperature:.0f}) but not using (health {health:.0f})",
+        )
+        out["at_risk"] = (
+            at_risk,
+            f"cold (temperature {temperature:.0f}) and not using (health {health:.0f})",
+        )
 
     repurchase = snapshot["repurchase"]
     status = repurchase["status"]
@@ -152,7 +178,10 @@ def _conditions(
 
     if state.usage_events:
         quiet = (now - state.last_usage_ts) / SECONDS_PER_DAY
-        out["gone_quiet"] = (quiet >= config.alerts.gone_quiet_days, f"no product activity for {quiet:.0f} days")
+        out["gone_quiet"] = (
+            quiet >= config.alerts.gone_quiet_days,
+            f"no product activity for {quiet:.0f} days",
+        )
     return out
 
 
@@ -173,10 +202,16 @@ def evaluate_rules(
     def fire(rule: str, why: str) -> None:
         _, episode, last_raised, marker = memo.get(rule) or [0, 0, 0.0, 0.0]
         episode = int(episode) + 1
-        cooled = not last_raised or now - last_raised >= cooldown or rule in ("payment_failed", "cancellation_requested")
+        cooled = (
+            not last_raised
+            or now - last_raised >= cooldown
+            or rule in ("payment_failed", "cancellation_requested")
+        )
         memo[rule] = [1, episode, now if cooled else last_raised, marker]
         if cooled and rule not in config.alerts.disabled:
-            alerts.append(_record(state, snapshot, rule, episode, why, before, now, public_url, predicted_at))
+            alerts.append(
+                _record(state, snapshot, rule, episode, why, before, now, public_url, predicted_at)
+            )
 
     for rule, (holds, why) in _conditions(state, snapshot, now, config).items():
         entry = memo.get(rule) or [0, 0, 0.0, 0.0]
@@ -244,7 +279,9 @@ def _record(
 ) -> dict[str, Any]:
     profile = snapshot["profile"]
     name = profile.get("name") or state.customer_id
-    reasons = [{"code": rule, "score": "alert", "text": why, "impact": 0.0}] + snapshot["reasons"][:3]
+    reasons = [{"code": rule, "score": "alert", "text": why, "impact": 0.0}] + snapshot["reasons"][
+        :3
+    ]
     after_health = snapshot["health"]["value"] if snapshot["health"] else -1.0
     return {
         "schema": ALERT_SCHEMA,
@@ -261,7 +298,9 @@ def _record(
         "raised_at_ts": now,
         "predicted_at_ts": predicted_at,
         "before": _numbers(before),
-        "after": _numbers([snapshot["temperature"]["value"], after_health, snapshot["risk"]["value"]]),
+        "after": _numbers(
+            [snapshot["temperature"]["value"], after_health, snapshot["risk"]["value"]]
+        ),
         "reasons": reasons,
         "link": f"{public_url.rstrip('/')}/ui/customers/{quote(state.customer_id, safe='')}",
     }

@@ -35,7 +35,9 @@ def _saturating(value: float, median: float) -> float:
     return value / (value + half) if value > 0 else 0.0
 
 
-def _parts(usage: UsageMeasures, norms: Norms, config: HealthConfig) -> dict[str, tuple[float, float]]:
+def _parts(
+    usage: UsageMeasures, norms: Norms, config: HealthConfig
+) -> dict[str, tuple[float, float]]:
     """component -> (score in [0, 1], weight)."""
     parts: dict[str, tuple[float, float]] = {
         "level": (_saturating(usage.long_rate, norms.usage_rate_median), config.weight_level),
@@ -56,14 +58,19 @@ def value(usage: UsageMeasures, norms: Norms, config: HealthConfig) -> float | N
     return 100.0 * sum(score * weight for score, weight in parts.values()) / total_weight
 
 
-def evaluate(usage: UsageMeasures, norms: Norms, config: HealthConfig, bands: Bands) -> Health | None:
+def evaluate(
+    usage: UsageMeasures, norms: Norms, config: HealthConfig, bands: Bands
+) -> Health | None:
     if usage.quiet_days is None:
         return None
     parts = _parts(usage, norms, config)
     total_weight = sum(weight for _, weight in parts.values())
     value = 100.0 * sum(score * weight for score, weight in parts.values()) / total_weight
     # Impact of a component: the points it costs against its best value (1.0).
-    impact = {name: -100.0 * weight * (1.0 - score) / total_weight for name, (score, weight) in parts.items()}
+    impact = {
+        name: -100.0 * weight * (1.0 - score) / total_weight
+        for name, (score, weight) in parts.items()
+    }
     return Health(
         value=value,
         band=band_of(value, bands.health),
@@ -83,7 +90,12 @@ def _reasons(usage: UsageMeasures, norms: Norms, impact: dict[str, float]) -> li
         reasons.append(Reason("usage_drop", "health", text, impact["trend"]))
     if usage.trend is None and quiet >= 1.0:
         reasons.append(
-            Reason("usage_stopped", "health", f"no product activity for {days_phrase(quiet)}", impact["trend"])
+            Reason(
+                "usage_stopped",
+                "health",
+                f"no product activity for {days_phrase(quiet)}",
+                impact["trend"],
+            )
         )
     elif usage.trend is None:
         reasons.append(

@@ -30,16 +30,19 @@ class StageInputs:
 
 
 def inputs_at(
-    state: CustomerState, now: float, config: ScoringConfig, trend: float | None | object = ...
+    state: CustomerState, now: float, config: ScoringConfig, usage: UsageMeasures | None = None
 ) -> StageInputs:
-    """The stage machine's inputs; pass ``trend`` when the usage measures are already at hand."""
-    if trend is ...:
-        trend = trend_at(state, now, config)
+    """The stage machine's inputs; pass ``usage`` when the measures at ``now`` are at hand."""
+    trend = usage.trend if usage is not None else trend_at(state, now, config)
     last_alive = max(state.last_usage_ts, state.last_purchase_ts, state.sub_positive_ts)
-    quiet = (now - last_alive) / SECONDS_PER_DAY if last_alive else (now - state.first_ts) / SECONDS_PER_DAY
+    quiet = (
+        (now - last_alive) / SECONDS_PER_DAY
+        if last_alive
+        else (now - state.first_ts) / SECONDS_PER_DAY
+    )
     return StageInputs(
         tenure_days=max(0.0, now - state.first_ts) / SECONDS_PER_DAY,
-        trend=trend,  # type: ignore[arg-type]
+        trend=trend,
         quiet_days=max(0.0, quiet),
         subscription=state.sub_status,
         repurchase_ratio=repurchase_at(state, now, config.repurchase).ratio,
@@ -117,7 +120,7 @@ def stage_at(
     usage: UsageMeasures | None = None,
 ) -> tuple[str, float]:
     """The stage read at ``now``: one step from the stored stage, with read-time signals."""
-    base = inputs_at(state, now, config, usage.trend if usage is not None else ...)
+    base = inputs_at(state, now, config, usage)
     inputs = StageInputs(
         tenure_days=base.tenure_days,
         trend=base.trend,

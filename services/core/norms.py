@@ -51,7 +51,9 @@ class NormsRow:
 
 
 def _quintile_edges(values: Sequence[float]) -> tuple[float, ...]:
-    return tuple(float(v) for v in np.quantile(np.asarray(values, dtype=float), [0.2, 0.4, 0.6, 0.8]))
+    return tuple(
+        float(v) for v in np.quantile(np.asarray(values, dtype=float), [0.2, 0.4, 0.6, 0.8])
+    )
 
 
 def quintile(value: float, edges: Sequence[float]) -> int:
@@ -64,8 +66,16 @@ def fit_norms(rows: Iterable[NormsRow], prior: Norms) -> Norms:
     rates = [r.usage_rate for r in rows if r.usage_rate is not None and r.usage_rate > 0]
     breadths = [r.breadth for r in rows if r.breadth is not None and r.breadth > 0]
     buyers = [r for r in rows if r.frequency > 0 and r.recency_days is not None]
-    usage_rate_median = float(np.median(rates)) if len(rates) >= MIN_CUSTOMERS_FOR_NORMS else prior.usage_rate_median
-    breadth_median = float(np.median(breadths)) if len(breadths) >= MIN_CUSTOMERS_FOR_NORMS else prior.breadth_median
+    usage_rate_median = (
+        float(np.median(rates))
+        if len(rates) >= MIN_CUSTOMERS_FOR_NORMS
+        else prior.usage_rate_median
+    )
+    breadth_median = (
+        float(np.median(breadths))
+        if len(breadths) >= MIN_CUSTOMERS_FOR_NORMS
+        else prior.breadth_median
+    )
     if len(buyers) < MIN_CUSTOMERS_FOR_NORMS:
         return Norms(
             usage_rate_median=usage_rate_median,
@@ -81,7 +91,14 @@ def fit_norms(rows: Iterable[NormsRow], prior: Norms) -> Norms:
     from .rfm import scores  # local import: rfm imports this module
 
     triples = [
-        scores(r.recency_days or 0.0, r.frequency, r.monetary, recency_edges, frequency_edges, monetary_edges)
+        scores(
+            r.recency_days or 0.0,
+            r.frequency,
+            r.monetary,
+            recency_edges,
+            frequency_edges,
+            monetary_edges,
+        )
         for r in buyers
     ]
     mean_scores = tuple(float(x) for x in np.mean(np.asarray(triples, dtype=float), axis=0))

@@ -93,7 +93,5 @@ def refit(
     for state in states:
         stats.append(stats_row(state, now))
         rows.append(norms_row(state, now, config))
-    models = refit_models(
-        stats, fallback=previous.models, now=datetime.fromtimestamp(now, UTC)
-    )
+    models = refit_models(stats, fallback=previous.models, now=datetime.fromtimestamp(now, UTC))
     return ScoringParams(models=models, norms=fit_norms(rows, previous.norms))

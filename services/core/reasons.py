@@ -22,7 +22,12 @@ class Reason:
     impact: float  # points on its score; negative pulls it down
 
     def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "score": self.score, "text": self.text, "impact": round(self.impact, 1)}
+        return {
+            "code": self.code,
+            "score": self.score,
+            "text": self.text,
+            "impact": round(self.impact, 1),
+        }
 
 
 def top(reasons: list[Reason], limit: int = MAX_REASONS) -> list[Reason]:

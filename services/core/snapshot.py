@@ -38,10 +38,16 @@ def _r(value: float, digits: int = 2) -> float:
 
 
 def evaluate(
-    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, clock: str = "stream"
+    state: CustomerState,
+    now: float,
+    params: ScoringParams,
+    config: ScoringConfig,
+    clock: str = "stream",
 ) -> dict[str, Any]:
     usage = measure(state, now, config.health)
-    temperature = temperature_model.evaluate(state, now, params.models, config.temperature, config.bands)
+    temperature = temperature_model.evaluate(
+        state, now, params.models, config.temperature, config.bands
+    )
     health = health_model.evaluate(usage, params.norms, config.health, config.bands)
     risk = risk_model.evaluate(temperature, health, usage, config.risk, config.bands)
     stage, since = lifecycle.stage_at(
@@ -59,7 +65,10 @@ def evaluate(
         "clock": clock,
         "config_version": config.version,
         "params_version": params.version,
-        "profile": {key: state.profile.get(key) for key in ("name", "owner", "segment", "plan", "seats", "renewal_date")},
+        "profile": {
+            key: state.profile.get(key)
+            for key in ("name", "owner", "segment", "plan", "seats", "renewal_date")
+        },
         "mrr": _r(state.mrr) if state.sub_status == "active" else 0.0,
         "currency": currency,
         "temperature": {
@@ -72,7 +81,9 @@ def evaluate(
         if health is None
         else {"value": _r(health.value), "band": health.band, "components": health.components},
         "risk": {"value": _r(risk.value), "band": risk.band, "components": risk.components},
-        "quadrant": risk_model.quadrant(temperature.value, health.value if health else None, config.bands),
+        "quadrant": risk_model.quadrant(
+            temperature.value, health.value if health else None, config.bands
+        ),
         "rfm": rfm_now.as_dict() if rfm_now else None,
         "repurchase": rep.as_dict(),
         "clv": _clv(state, now, params, config, currency),

@@ -53,7 +53,9 @@ def _first_crossing(
     return hi
 
 
-def next_check(state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig) -> float:
+def next_check(
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
+) -> float:
     """The next moment this customer's scores should be re-evaluated without a new event."""
     horizon = now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY
     candidates: list[float] = [horizon]
@@ -86,7 +88,9 @@ def next_check(state: CustomerState, now: float, params: ScoringParams, config: 
         if config.bands.quadrant_health < current:
             lower.append(config.bands.quadrant_health)
         if lower:
-            when = _first_crossing(health_at, max(lower) - ROUNDING_MARGIN, now, horizon, falling=True)
+            when = _first_crossing(
+                health_at, max(lower) - ROUNDING_MARGIN, now, horizon, falling=True
+            )
             if when is not None:
                 candidates.append(when)
     current_risk = risk_at(now)

@@ -88,20 +88,35 @@ class ScorerApp:
         )
         ProducerBuffer.max_messages = PRODUCER_BUFFER_MESSAGES
         self.events_topic = self.app.topic(
-            settings.topic_events, key_type=bytes, value_type=bytes, value_serializer="raw",
-            key_serializer="raw", partitions=settings.partitions,
+            settings.topic_events,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=settings.partitions,
         )
         self.scores_topic = self.app.topic(
-            settings.topic_scores, key_type=bytes, value_type=bytes, value_serializer="raw",
-            key_serializer="raw", partitions=settings.partitions,
+            settings.topic_scores,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=settings.partitions,
         )
         self.alerts_topic = self.app.topic(
-            settings.topic_alerts, key_type=bytes, value_type=bytes, value_serializer="raw",
-            key_serializer="raw", partitions=settings.partitions,
+            settings.topic_alerts,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=settings.partitions,
         )
         self.dead_topic = self.app.topic(
-            settings.topic_events_dead, key_type=bytes, value_type=bytes,
-            value_serializer="raw", key_serializer="raw",
+            settings.topic_events_dead,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
         )
         self.table = self.app.Table(
             "customers",
@@ -154,7 +169,7 @@ class ScorerApp:
         index = self.processor.timers
         index.clear()
         self._ticking.clear()
-        for key, value in self.table.items():
+        for value in self.table.values():
             state = CustomerState.from_bytes(value)
             if state.position is not None and state.next_check_ts:
                 index.schedule(state.position[0], state.customer_id, state.next_check_ts)
@@ -194,21 +209,31 @@ class ScorerApp:
         self._last_refit_customers = len(states)
         if not states:
             return
-        now = time.time() if self.settings.clock == "wall" else max(self.processor.watermarks.values(), default=0.0)
+        now = (
+            time.time()
+            if self.settings.clock == "wall"
+            else max(self.processor.watermarks.values(), default=0.0)
+        )
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         params = await loop.run_in_executor(None, refit, states, now, self.config, self.params)
         self.params = params
         logger.info(
             "refit: %s from %d customers in %.1f s (%s)",
-            params.version, len(states), time.perf_counter() - started, params.models.sources,
+            params.version,
+            len(states),
+            time.perf_counter() - started,
+            params.models.sources,
         )
 
     async def _tick_due_partitions(self) -> None:
         """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
         now = time.time()
-        assigned = {tp.partition for tp in self.app.assignor.assigned_actives()
-                    if tp.topic == self.settings.topic_events}
+        assigned = {
+            tp.partition
+            for tp in self.app.assignor.assigned_actives()
+            if tp.topic == self.settings.topic_events
+        }
         for partition in self.processor.timers.partitions():
             due = self.processor.timers.next_due(partition)
             sent = self._ticking.get(partition)
@@ -235,13 +260,19 @@ class ScorerApp:
                 out = self.processor.process([record])
             except Exception:
                 # A bug must not stall the partition: dead-letter the record, keep going.
-                logger.exception("scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset)
+                logger.exception(
+                    "scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset
+                )
                 await self.dead_topic.send(
                     key=record.key,
                     value=orjson.dumps(
                         {
                             "reason": "scorer error (see scorer logs)",
-                            "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+                            "source": {
+                                "topic": record.topic,
+                                "partition": record.partition,
+                                "offset": record.offset,
+                            },
                             "payload": (record.value or b"")[:65536].decode("utf-8", "replace"),
                         }
                     ),

@@ -13,17 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
-
 from vitals.core.events import Event, InvalidEvent, parse_event
+from vitals.partitioning import partition_for
 
 # An envelope larger than this is refused whole: it would stall its partition for too long.
 MAX_ENVELOPE_EVENTS = 10_000
-
-
-def partition_for(customer_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a record keyed by ``customer_id``."""
-    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +91,12 @@ def dead_letter(
     return orjson.dumps(
         {
             "reason": rejected.reason,
-            "source": {"topic": topic, "partition": partition, "offset": offset, "index": rejected.index},
+            "source": {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "index": rejected.index,
+            },
             "detected_at_ts": detected_at,
             "payload": rejected.payload,
         }

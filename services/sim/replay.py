@@ -26,10 +26,10 @@ import click
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 from tqdm import tqdm
 from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings
+from vitals.partitioning import kafka_partition
 
 # One JSON value per envelope must stay under the broker's default message.max.bytes (1 MiB)
 # and the producer's max_request_size (1 MiB) with room for the record overhead.
@@ -46,11 +46,6 @@ MAX_IN_FLIGHT = 5_000
 PRODUCER_REQUEST_TIMEOUT_MS = 15_000
 # Invalid lines printed one by one; past this only the count grows.
 MAX_INVALID_PRINTED = 100
-
-
-def kafka_partition(key: bytes, partitions: int) -> int:
-    """The partition the default partitioner (Java client and aiokafka alike) picks for ``key``."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -152,7 +147,6 @@ async def replay_file(
         await producer.start()
         partitions = await _partitions(producer, topic)
         envelopes = _Envelopes(envelope_size) if envelope_size > 1 else None
-        partition_of: dict[bytes, int] = {}  # murmur2 in pure Python is slow: once per customer
         pacer = _Pacer(rate)
         with (
             path.open("rb") as source,
@@ -181,11 +175,7 @@ async def replay_file(
                 if envelopes is None:
                     await send(key, value, None)
                 else:
-                    partition = partition_of.get(key)
-                    if partition is None:
-                        partition = partition_of[key] = partitions[
-                            kafka_partition(key, len(partitions))
-                        ]
+                    partition = partitions[kafka_partition(key, len(partitions))]
                     if envelopes.add(partition, key, value):
                         await send(*envelopes.take(partition)[:2], partition)
                     for stale in envelopes.stale(time.monotonic()):

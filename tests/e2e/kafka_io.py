@@ -30,7 +30,9 @@ def event_records(events: Iterable[dict[str, Any]]) -> list[tuple[bytes | None, 
 
 async def read_all(settings: Settings, topic: str) -> list[tuple[bytes | None, dict[str, Any]]]:
     """Every record currently in ``topic`` (all partitions, from the beginning), decoded."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         cluster = await consumer._client.fetch_all_metadata()  # the public topics() drops the rest

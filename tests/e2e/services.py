@@ -37,7 +37,10 @@ def running(
     env = os.environ | to_env(settings)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "vitals.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "vitals.cli", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         if health_url:
@@ -80,7 +83,9 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str 
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
-async def await_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
+async def await_for(
+    predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
+):  # type: ignore[no-untyped-def]
     """Async twin of :func:`wait_for`: ``predicate`` is an async callable."""
     import asyncio
 

@@ -37,11 +37,27 @@ async def test_events_posted_over_http_reach_the_api_through_kafka_scorer_and_re
     api_url = f"http://127.0.0.1:{settings.api_port}"
     now = time.time()
     batch = []
-    for n, (cid, owner, uses) in enumerate([("acme", "dana", 12), ("globex", "li", 1), ("initech", "dana", 4)]):
-        batch.append(make_event(cid, "profile", now - 40 * 86400, properties={"owner": owner, "segment": "smb", "seats": 10, "name": cid.title()}))
-        batch.append(make_event(cid, "subscription", now - 40 * 86400, name="started", amount=100.0 + n))
-        batch += [make_event(cid, "usage", now - 40 * 86400 + d * 86400 * 3, user_id=f"u{d % 3}") for d in range(uses)]
-    batch.append({"event_id": "broken", "customer_id": "acme", "type": "usage", "timestamp": "yesterday"})
+    for n, (cid, owner, uses) in enumerate(
+        [("acme", "dana", 12), ("globex", "li", 1), ("initech", "dana", 4)]
+    ):
+        batch.append(
+            make_event(
+                cid,
+                "profile",
+                now - 40 * 86400,
+                properties={"owner": owner, "segment": "smb", "seats": 10, "name": cid.title()},
+            )
+        )
+        batch.append(
+            make_event(cid, "subscription", now - 40 * 86400, name="started", amount=100.0 + n)
+        )
+        batch += [
+            make_event(cid, "usage", now - 40 * 86400 + d * 86400 * 3, user_id=f"u{d % 3}")
+            for d in range(uses)
+        ]
+    batch.append(
+        {"event_id": "broken", "customer_id": "acme", "type": "usage", "timestamp": "yesterday"}
+    )
 
     with (
         running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
@@ -93,16 +109,21 @@ async def test_events_posted_over_http_reach_the_api_through_kafka_scorer_and_re
                     r = await client.get(f"{api_url}/v1/customers/acme")
                     return r.json()["stats"]["usage_events"] == expected
 
-                await await_for(counted, timeout=30, interval=0.01, what="the extra event in the API")
+                await await_for(
+                    counted, timeout=30, interval=0.01, what="the extra event in the API"
+                )
                 latencies.append(time.monotonic() - sent)
-            dana = (await client.get(f"{api_url}/v1/at-risk", params={"owner": "dana"})).json()["items"]
+            dana = (await client.get(f"{api_url}/v1/at-risk", params={"owner": "dana"})).json()[
+                "items"
+            ]
             assert {item["customer_id"] for item in dana} == {"acme", "initech"}
             assert (await client.get(f"{api_url}/v1/customers/nobody")).status_code == 404
     with capsys.disabled():
         print(
             f"\n[e2e] HTTP POST -> visible in the API: first batch {latency * 1000:.0f} ms "
             f"(includes scorer start-up); single events: "
-            + ", ".join(f"{x * 1000:.0f}" for x in latencies) + " ms"
+            + ", ".join(f"{x * 1000:.0f}" for x in latencies)
+            + " ms"
         )
 
 
@@ -113,17 +134,28 @@ async def test_direct_producers_get_dead_letters_and_resends_count_once(
     usage = [make_event("dup-co", "usage", now - 3600 * (5 - i)) for i in range(3)]
     records = event_records(usage)
     records.append(records[1])  # the same event_id sent again, at a new offset
-    records.append((b"dup-co", orjson.dumps({"event_id": "x1", "customer_id": "dup-co", "timestamp": usage[0]["timestamp"]})))
+    records.append(
+        (
+            b"dup-co",
+            orjson.dumps(
+                {"event_id": "x1", "customer_id": "dup-co", "timestamp": usage[0]["timestamp"]}
+            ),
+        )
+    )
     records.append((b"dup-co", b"\x00not json at all"))
     with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
         await produce(settings, records)
 
         async def scored() -> dict | None:
-            snapshots = [v for k, v in await read_all(settings, settings.topic_scores) if k == b"dup-co"]
+            snapshots = [
+                v for k, v in await read_all(settings, settings.topic_scores) if k == b"dup-co"
+            ]
             last = snapshots[-1] if snapshots else None
             return last if last and last["stats"]["duplicates"] == 1 else None
 
-        snapshot = await await_for(scored, timeout=90, what="dup-co's snapshot with the resend counted")
+        snapshot = await await_for(
+            scored, timeout=90, what="dup-co's snapshot with the resend counted"
+        )
         assert snapshot["stats"]["usage_events"] == 3
         assert snapshot["stats"]["events"] == 3
 

@@ -27,7 +27,10 @@ async def test_scorer_snapshots_equal_the_offline_engine_for_the_same_stream(
     engine = ScoringEngine()
     for event in events:
         engine.apply(parse_event(event))
-    expected_counts = {cid: state.events + state.duplicates + state.late_events for cid, state in engine.states.items()}
+    expected_counts = {
+        cid: state.events + state.duplicates + state.late_events
+        for cid, state in engine.states.items()
+    }
 
     with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
         await produce(settings, event_records(events))
@@ -38,13 +41,17 @@ async def test_scorer_snapshots_equal_the_offline_engine_for_the_same_stream(
                 latest[key.decode()] = snapshot
             done = all(
                 cid in latest
-                and latest[cid]["stats"]["events"] + latest[cid]["stats"]["duplicates"]
-                + latest[cid]["stats"]["late_events"] == count
+                and latest[cid]["stats"]["events"]
+                + latest[cid]["stats"]["duplicates"]
+                + latest[cid]["stats"]["late_events"]
+                == count
                 for cid, count in expected_counts.items()
             )
             return latest if done else None
 
-        latest = await await_for(all_scored, timeout=180, interval=1.0, what="every customer scored")
+        latest = await await_for(
+            all_scored, timeout=180, interval=1.0, what="every customer scored"
+        )
 
     assert len(latest) == len(engine.states) == 30
     for cid, live in latest.items():

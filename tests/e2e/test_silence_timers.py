@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from vitals.core.settings import Settings
 from vitals.projection.reader import ScoreReader
-from vitals.scorer.records import partition_for
+from vitals.partitioning import partition_for
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce, read_all
@@ -29,7 +29,9 @@ QUIET_DAYS = 10.0  # AlertConfig.gone_quiet_days
 def neighbour_of(customer_id: str, partitions: int) -> str:
     """A customer on the same partition: its events move that partition's stream clock."""
     target = partition_for(customer_id, partitions)
-    return next(f"filler-{i}" for i in range(10_000) if partition_for(f"filler-{i}", partitions) == target)
+    return next(
+        f"filler-{i}" for i in range(10_000) if partition_for(f"filler-{i}", partitions) == target
+    )
 
 
 async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
@@ -38,10 +40,14 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
     settings = settings.model_copy(update={"clock": "stream", "refit_interval_s": 0.0})
     quiet, busy = "quiet-co", neighbour_of("quiet-co", settings.partitions)
     history = [
-        make_event(quiet, "profile", T0, properties={"owner": "dana", "name": "Quiet Co", "seats": 5}),
+        make_event(
+            quiet, "profile", T0, properties={"owner": "dana", "name": "Quiet Co", "seats": 5}
+        ),
         make_event(quiet, "subscription", T0, name="started", amount=200.0),
     ]
-    history += [make_event(quiet, "usage", T0 + i * 6 * HOUR, user_id=f"u{i % 4}") for i in range(35 * 4)]
+    history += [
+        make_event(quiet, "usage", T0 + i * 6 * HOUR, user_id=f"u{i % 4}") for i in range(35 * 4)
+    ]
     last_usage = T0 + (35 * 4 - 1) * 6 * HOUR
     filler = [make_event(busy, "usage", T0 + i * HOUR) for i in range(60 * 24)]
     stream = sorted(history + filler, key=lambda e: e["timestamp"])
@@ -52,16 +58,24 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
     with running("scorer-1", ["scorer", "--loglevel", "warn"], settings, tmp_path):
         await produce(settings, event_records(before))
         await await_for(
-            lambda: _scored_up_to(settings, busy, restart_at - HOUR), timeout=120, what="first half scored"
+            lambda: _scored_up_to(settings, busy, restart_at - HOUR),
+            timeout=120,
+            what="first half scored",
         )
-        snaps = [v for k, v in await read_all(settings, settings.topic_scores) if k == quiet.encode()]
-        risk_at_last_event = next(s for s in reversed(snaps) if s["as_of_ts"] == last_usage)["risk"]["value"]
+        snaps = [
+            v for k, v in await read_all(settings, settings.topic_scores) if k == quiet.encode()
+        ]
+        risk_at_last_event = next(s for s in reversed(snaps) if s["as_of_ts"] == last_usage)[
+            "risk"
+        ]["value"]
     # A new container: the scorer's local state is gone and must come back from the changelog.
     shutil.rmtree(Path(settings.data_dir) / "scorer", ignore_errors=True)
     with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
         await produce(settings, event_records(after))
         await await_for(
-            lambda: _scored_up_to(settings, busy, T0 + 60 * DAY - 2 * HOUR), timeout=120, what="second half scored"
+            lambda: _scored_up_to(settings, busy, T0 + 60 * DAY - 2 * HOUR),
+            timeout=120,
+            what="second half scored",
         )
         alerts = [v for _, v in await read_all(settings, settings.topic_alerts)]
         crossing = last_usage + QUIET_DAYS * DAY
@@ -91,7 +105,9 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
 
 
 async def _scored_up_to(settings: Settings, customer_id: str, ts: float) -> bool:
-    snaps = [v for k, v in await read_all(settings, settings.topic_scores) if k == customer_id.encode()]
+    snaps = [
+        v for k, v in await read_all(settings, settings.topic_scores) if k == customer_id.encode()
+    ]
     return bool(snaps) and snaps[-1]["as_of_ts"] >= ts
 
 

@@ -8,7 +8,7 @@ import pytest
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.scorer.processor import RecordProcessor, SourceRecord
-from vitals.scorer.records import partition_for
+from vitals.partitioning import partition_for
 from vitals.scorer.store import MemoryStore
 
 PARTITIONS = 8

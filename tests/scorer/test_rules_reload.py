@@ -10,11 +10,15 @@ from vitals.core.settings import Settings
 from vitals.scorer.app import ScorerApp
 
 
-async def test_overrides_in_redis_reach_the_processor_and_bad_ones_are_ignored(settings: Settings) -> None:
+async def test_overrides_in_redis_reach_the_processor_and_bad_ones_are_ignored(
+    settings: Settings,
+) -> None:
     scorer = ScorerApp(settings)
     client = aioredis.Redis.from_url(settings.redis_url)
     try:
-        await RulesStore(client).put_overrides({"gone_quiet_days": 3.0, "disabled": ["health_drop"]})
+        await RulesStore(client).put_overrides(
+            {"gone_quiet_days": 3.0, "disabled": ["health_drop"]}
+        )
         await scorer._reload_alert_rules()
         assert scorer.processor.config.alerts.gone_quiet_days == 3.0
         assert scorer.processor.config.alerts.disabled == ("health_drop",)

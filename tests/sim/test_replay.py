@@ -13,8 +13,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import murmur2
 from click.testing import CliRunner
 from vitals.core.settings import Settings
+from vitals.partitioning import kafka_partition
 from vitals.sim.generator import simulate
-from vitals.sim.replay import TopicMissing, kafka_partition, replay_file
+from vitals.sim.replay import TopicMissing, replay_file
 
 # Consuming everything back must not take long on a local broker.
 CONSUME_TIMEOUT_S = 30.0
