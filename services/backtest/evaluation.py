@@ -102,6 +102,7 @@ class MetricRow:
     lift: float
     brier: float | None
     ece: float | None
+    mean_predicted: float | None = None  # probabilities only: compare with positives / n
 
 
 @dataclass
@@ -144,11 +145,12 @@ def evaluate(
 def _metric_row(target: str, predictor: Predictor, y: np.ndarray, v: np.ndarray) -> MetricRow:
     positives = int(y.sum())
     both = 0 < positives < len(y)
-    ece = brier_score = None
+    ece = brier_score = mean_predicted = None
     if predictor.probability and len(y):
         p = np.clip(v, 0, 1)
         brier_score = brier(y, p)
         ece = expected_calibration_error(reliability_table(y, p))
+        mean_predicted = float(p.mean())
     return MetricRow(
         target=target,
         predictor=predictor.name,
@@ -158,6 +160,7 @@ def _metric_row(target: str, predictor: Predictor, y: np.ndarray, v: np.ndarray)
         lift=lift_at_top(y, v) if positives else math.nan,
         brier=brier_score,
         ece=ece,
+        mean_predicted=mean_predicted,
     )
 
 
@@ -197,5 +200,37 @@ def format_report(evaluation: Evaluation) -> str:
             lines.append(
                 f"  {b.lower:.1f}-{b.upper:.1f}{'':<4} {b.count:>7} "
                 f"{b.mean_predicted:>9.3f} {b.observed_rate:>9.3f}"
+            )
+    return "\n".join(lines)
+
+
+def format_comparison(evaluations: dict[str, Evaluation]) -> str:
+    """One table over several configs scored on the same customers (the first is the reference):
+    each probability row once per config, rankings (health, baselines) once.
+    ``mean p`` vs ``rate`` is calibration-in-the-large: the mean prediction vs the observed rate."""
+    lines = [
+        f"{'target':<11} {'predictor':<36} {'config':<12} {'n':>6} {'pos':>5} {'AUC':>6} "
+        f"{'lift@10%':>8} {'Brier':>6} {'ECE':>6} {'mean p':>6} {'rate':>6}"
+    ]
+    names = list(evaluations)
+    if not names:
+        return lines[0]
+    first = evaluations[names[0]]
+    previous = None
+    for index, row in enumerate(first.rows):
+        if previous is not None and row.target != previous:
+            lines.append("")
+        previous = row.target
+        # Rankings without a probability (health, baselines) do not depend on the calibrated
+        # numbers: shown once.
+        baseline = row.brier is None
+        for name in names[:1] if baseline else names:
+            other = evaluations[name].rows[index]
+            rate = other.positives / other.n if other.n else math.nan
+            lines.append(
+                f"{other.target:<11} {other.predictor:<36} {'' if baseline else name:<12} "
+                f"{other.n:>6} {other.positives:>5} {_fmt(other.auc):>6} {_fmt(other.lift, 2):>8} "
+                f"{_fmt(other.brier):>6} {_fmt(other.ece):>6} {_fmt(other.mean_predicted):>6} "
+                f"{_fmt(rate):>6}"
             )
     return "\n".join(lines)

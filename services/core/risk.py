@@ -33,20 +33,36 @@ class Risk:
     reasons: list[Reason]
 
 
+# Term -> the RiskConfig field weighting it. ``features`` are the terms at weight 1, so
+# ``vitals.core.calibration`` refits exactly the weights scoring multiplies them by.
+TERM_WEIGHTS: dict[str, str] = {
+    "from_temperature": "weight_billing",
+    "from_health": "weight_usage",
+    "from_trend": "weight_trend",
+    "from_quiet": "weight_quiet",
+}
+
+
+def features(temperature: float, health: float | None, usage: UsageMeasures) -> dict[str, float]:
+    """The risk model's inputs at weight 1 (the usage terms only for customers who used the
+    product): logit(1 − P(paying)), 2·(0.5 − health/100), 1 − min(1, trend), 1 − 2^(−quiet/14)."""
+    out = {"from_temperature": logit(1.0 - temperature / 100.0)}
+    if health is not None:
+        out["from_health"] = 2.0 * (0.5 - health / 100.0)
+        trend = usage.trend if usage.trend is not None else 0.0
+        out["from_trend"] = 1.0 - min(1.0, trend)
+        quiet = usage.quiet_days or 0.0
+        out["from_quiet"] = 1.0 - 2.0 ** (-quiet / QUIET_HALF_DAYS)
+    return out
+
+
 def terms(
     temperature: float, health: float | None, usage: UsageMeasures, config: RiskConfig
 ) -> dict[str, float]:
     """The additive log-odds terms of the risk model (the intercept under "intercept")."""
-    out = {
-        "intercept": config.intercept,
-        "from_temperature": config.weight_billing * logit(1.0 - temperature / 100.0),
-    }
-    if health is not None:
-        out["from_health"] = config.weight_usage * 2.0 * (0.5 - health / 100.0)
-        trend = usage.trend if usage.trend is not None else 0.0
-        out["from_trend"] = config.weight_trend * (1.0 - min(1.0, trend))
-        quiet = usage.quiet_days or 0.0
-        out["from_quiet"] = config.weight_quiet * (1.0 - 2.0 ** (-quiet / QUIET_HALF_DAYS))
+    out = {"intercept": config.intercept}
+    for name, x in features(temperature, health, usage).items():
+        out[name] = getattr(config, TERM_WEIGHTS[name]) * x
     return out
 
 

@@ -63,16 +63,60 @@ def purchase_stats(state: CustomerState, now: float) -> tuple[float, float, floa
     return x, t_x, T
 
 
+PURCHASE_MODELS = frozenset({"mbgnbd", "bgnbd", "expected_purchases"})
+# Adjustment code -> the TemperatureConfig field holding its log-odds per unit of signal. The
+# signals themselves (``adjustment_signals``) are unit-weight, so ``vitals.core.calibration`` can
+# refit exactly the coefficients scoring multiplies them by.
+ADJUSTMENT_COEFFICIENTS: dict[str, str] = {
+    "payment_failed": "payment_failure_log_odds",
+    "cancellation_requested": "cancellation_requested_log_odds",
+    "downgraded": "downgrade_log_odds",
+    "escalations": "escalation_log_odds",
+    "detractor": "detractor_log_odds",
+    "promoter": "promoter_log_odds",
+    "low_csat": "low_csat_log_odds",
+}
+
+
 def evaluate(
     state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig, bands: Bands
 ) -> Temperature:
+    base = _base(state, now, params, config)
+    if base is None:
+        days = (now - state.cancelled_ts) / SECONDS_PER_DAY
+        reason = Reason("cancelled", "temperature", f"subscription cancelled {ago(days)}", -100.0)
+        band = band_of(0.0, bands.temperature)
+        return Temperature(0.0, band, "cancelled", {"p_base": 0.0}, [reason])
+    p_base, model, components, reasons, p_alive = base
+    components["p_base"] = round(p_base, 6)
+
+    adjustments = _adjustments(state, now, config)
+    total = logit(p_base) + sum(delta for _, delta, _ in adjustments)
+    p = sigmoid(total)
+    for code, delta, text in adjustments:
+        components[code] = round(delta, 4)
+        reasons.append(Reason(code, "temperature", text, 100.0 * (p - sigmoid(total - delta))))
+    value = 100.0 * p
+    return Temperature(value, band_of(value, bands.temperature), model, components, reasons, p_alive)
+
+
+def base_probability(
+    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig
+) -> tuple[float, str] | None:
+    """(p_base, model): the renewal or purchase model's probability before any adjustment;
+    None for a cancelled subscription (temperature 0 whatever the signals)."""
+    base = _base(state, now, params, config)
+    return None if base is None else (base[0], base[1])
+
+
+def _base(
+    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig
+) -> tuple[float, str, dict[str, float], list[Reason], float | None] | None:
     components: dict[str, float] = {}
     reasons: list[Reason] = []
     p_alive: float | None = None
     if state.sub_status == "cancelled":
-        days = (now - state.cancelled_ts) / SECONDS_PER_DAY
-        reasons.append(Reason("cancelled", "temperature", f"subscription cancelled {ago(days)}", -100.0))
-        return Temperature(0.0, band_of(0.0, bands.temperature), "cancelled", {"p_base": 0.0}, reasons)
+        return None
     if state.sub_status == "active":
         model = "sbg"
         alpha, beta = sbg_params_for(state, params)
@@ -121,16 +165,17 @@ def evaluate(
         reasons.append(
             Reason("no_billing", "temperature", "no billing events yet: temperature is the plan's prior", 0.0)
         )
-    components["p_base"] = round(p_base, 6)
-
-    adjustments = _adjustments(state, now, config)
-    total = logit(p_base) + sum(delta for _, delta, _ in adjustments)
-    p = sigmoid(total)
-    for code, delta, text in adjustments:
-        components[code] = round(delta, 4)
-        reasons.append(Reason(code, "temperature", text, 100.0 * (p - sigmoid(total - delta))))
-    value = 100.0 * p
-    return Temperature(value, band_of(value, bands.temperature), model, components, reasons, p_alive)
+    shift = (
+        config.purchase_log_odds_shift
+        if model in PURCHASE_MODELS
+        else config.subscription_log_odds_shift
+    )
+    if shift:
+        # A level recalibration of the model itself (learnt from outcomes), not a signal of the
+        # customer's: it moves p_base and therefore carries no reason of its own.
+        components["p_model"] = round(p_base, 6)
+        p_base = sigmoid(logit(p_base) + shift)
+    return p_base, model, components, reasons, p_alive
 
 
 def _adjustments(
@@ -138,11 +183,34 @@ def _adjustments(
 ) -> list[tuple[str, float, str]]:
     """Log-odds moves from billing, contract and feedback signals: (code, log-odds, sentence)."""
     adjustments: list[tuple[str, float, str]] = []
-
-    def adjust(code: str, log_odds: float, text: str) -> None:
+    for code, signal, text in adjustment_signals(state, now, config):
+        log_odds = getattr(config, ADJUSTMENT_COEFFICIENTS[code]) * signal
         if abs(log_odds) > 1e-3:
             adjustments.append((code, log_odds, text))
+    return adjustments
 
+
+def adjustment_features(
+    state: CustomerState, now: float, config: TemperatureConfig
+) -> dict[str, float]:
+    """Every adjustment's unit-weight signal (0 when absent), keyed like ADJUSTMENT_COEFFICIENTS:
+    the log-odds move is coefficient × signal. Uses only billing, contract and feedback fields."""
+    out = dict.fromkeys(ADJUSTMENT_COEFFICIENTS, 0.0)
+    for code, signal, _ in adjustment_signals(state, now, config):
+        out[code] = signal
+    return out
+
+
+def adjustment_signals(
+    state: CustomerState, now: float, config: TemperatureConfig
+) -> list[tuple[str, float, str]]:
+    """(code, unit-weight signal, sentence) for every adjustment present at ``now``.
+
+    Signals: decayed payment failures (halved once renewed since), decayed downgrades and
+    escalations, 1 for a standing cancellation request, a detractor/promoter NPS or a low CSAT;
+    billing signals count ``renewal_window_multiplier`` times when a renewal is near.
+    """
+    signals: list[tuple[str, float, str]] = []
     renewal_multiplier = _renewal_multiplier(state, now, config)
     failures = value_at(
         state.payment_failures, state.payment_failures_t, now, config.payment_failure_half_life_days
@@ -150,45 +218,49 @@ def _adjustments(
     if failures > 0.05:
         recovered = state.sub_positive_ts > state.last_payment_failure_ts
         days = (now - state.last_payment_failure_ts) / SECONDS_PER_DAY
-        adjust(
-            "payment_failed",
-            config.payment_failure_log_odds * failures * (0.5 if recovered else 1.0) * renewal_multiplier,
-            f"payment failed {ago(days)}" + (" (renewed since)" if recovered else ""),
+        signals.append(
+            (
+                "payment_failed",
+                failures * (0.5 if recovered else 1.0) * renewal_multiplier,
+                f"payment failed {ago(days)}" + (" (renewed since)" if recovered else ""),
+            )
         )
     if state.cancel_requested_ts and state.cancel_requested_ts > state.sub_positive_ts:
         days = (now - state.cancel_requested_ts) / SECONDS_PER_DAY
-        adjust(
-            "cancellation_requested",
-            config.cancellation_requested_log_odds,
-            f"cancellation requested {ago(days)}",
+        signals.append(
+            ("cancellation_requested", 1.0, f"cancellation requested {ago(days)}")
         )
-    downgrades = value_at(state.downgrades, state.downgrades_t, now, config.downgrade_half_life_days)
+    downgrades = value_at(
+        state.downgrades, state.downgrades_t, now, config.downgrade_half_life_days
+    )
     if downgrades > 0.05:
         days = (now - state.last_downgrade_ts) / SECONDS_PER_DAY
-        adjust(
-            "downgraded",
-            config.downgrade_log_odds * downgrades * renewal_multiplier,
-            f"downgraded {ago(days)}",
+        signals.append(
+            ("downgraded", downgrades * renewal_multiplier, f"downgraded {ago(days)}")
         )
-    escalations = value_at(state.escalations, state.escalations_t, now, config.support_half_life_days)
+    escalations = value_at(
+        state.escalations, state.escalations_t, now, config.support_half_life_days
+    )
     if escalations > 0.05:
-        adjust(
-            "escalations",
-            config.escalation_log_odds * escalations,
-            f"{state.tickets_open} open support ticket(s), escalations in the last "
-            f"{days_phrase(config.support_half_life_days)}",
+        signals.append(
+            (
+                "escalations",
+                escalations,
+                f"{state.tickets_open} open support ticket(s), escalations in the last "
+                f"{days_phrase(config.support_half_life_days)}",
+            )
         )
     relevance = config.feedback_relevance_days * SECONDS_PER_DAY
     if state.nps >= 0 and now - state.nps_ts <= relevance:
         days = (now - state.nps_ts) / SECONDS_PER_DAY
         if state.nps <= 6:
-            adjust("detractor", config.detractor_log_odds, f"NPS {state.nps:.0f} (detractor) {ago(days)}")
+            signals.append(("detractor", 1.0, f"NPS {state.nps:.0f} (detractor) {ago(days)}"))
         elif state.nps >= 9:
-            adjust("promoter", config.promoter_log_odds, f"NPS {state.nps:.0f} (promoter) {ago(days)}")
+            signals.append(("promoter", 1.0, f"NPS {state.nps:.0f} (promoter) {ago(days)}"))
     if state.csat >= 0 and state.csat <= 2 and now - state.csat_ts <= relevance:
         days = (now - state.csat_ts) / SECONDS_PER_DAY
-        adjust("low_csat", config.low_csat_log_odds, f"CSAT {state.csat:.0f}/5 {ago(days)}")
-    return adjustments
+        signals.append(("low_csat", 1.0, f"CSAT {state.csat:.0f}/5 {ago(days)}"))
+    return signals
 
 
 def _renewal_multiplier(state: CustomerState, now: float, config: TemperatureConfig) -> float:

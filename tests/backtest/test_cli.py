@@ -76,3 +76,37 @@ def test_backtest_scores_a_simulated_stream_with_the_real_core_and_compares_base
         "reliability: risk vs churned",
     ):
         assert expected in result.output
+
+
+def test_backtest_calibrate_prints_the_fit_and_the_before_after_table(tmp_path: Path) -> None:
+    events, labels, scores = (
+        tmp_path / "events.jsonl",
+        tmp_path / "labels.csv",
+        tmp_path / "scores.csv",
+    )
+    runner = CliRunner()
+    common = ["--as-of", "2026-06-01T00:00:00Z", "--horizon-days", "60", "--quiet"]
+    made = runner.invoke(
+        main,
+        ["simulate", "--customers", "120", "--days", "240", "--seed", "6", "--usage-scale", "0.5"]
+        + ["--out", str(events), "--labels", str(labels), *common],
+    )
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(
+        main,
+        ["backtest", str(events), "--out", str(scores), "--labels", str(labels), "--calibrate"]
+        + common,
+    )
+    assert result.exit_code == 0, result.output
+    assert "features at T0 = as_of - 60 d" in result.output
+    assert "temperature: n=" in result.output and "risk: n=" in result.output
+    for config in ("default", "calibrated"):
+        assert any(
+            line.startswith("churned     risk") and line.split()[2] == config
+            for line in result.output.splitlines()
+        ), result.output
+    calibrated = tmp_path / "scores.calibrated.csv"
+    with scores.open() as a, calibrated.open() as b:
+        assert [r["customer_id"] for r in csv.DictReader(a)] == [
+            r["customer_id"] for r in csv.DictReader(b)
+        ]

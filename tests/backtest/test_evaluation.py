@@ -90,3 +90,22 @@ def test_report_lists_rows_and_reliability_tables() -> None:
     assert "reliability: risk vs churned" in text
     assert "reliability: temperature vs buys_again" in text
     assert "(1 labelled churned customers had no events up to as_of: not scored)" in text
+
+
+def test_comparison_shows_each_probability_per_config_and_rankings_once() -> None:
+    from vitals.backtest.evaluation import format_comparison
+
+    colder = [{**row, "risk": row["risk"] / 2} for row in _rows()]
+    text = format_comparison(
+        {
+            "default": evaluate(_rows(), BASELINES, LABELS),
+            "calibrated": evaluate(colder, BASELINES, LABELS),
+        }
+    )
+    risk_lines = [line for line in text.splitlines() if line.startswith("churned     risk")]
+    assert [line.split()[2] for line in risk_lines] == ["default", "calibrated"]
+    assert sum("baseline: days since last activity" in line for line in text.splitlines()) == 1
+    assert sum(line.startswith("retained    health") for line in text.splitlines()) == 1
+    # mean p is the mean predicted probability: halving risk halves it.
+    means = [float(line.split()[-2]) for line in risk_lines]
+    assert means[1] == pytest.approx(means[0] / 2, abs=1e-3)

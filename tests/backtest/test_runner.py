@@ -177,3 +177,73 @@ def test_labels_csv_with_a_bad_value_names_the_line(tmp_path: Path) -> None:
     path.write_text("id,churned\na,1\n")
     with pytest.raises(ValueError, match="customer_id column"):
         read_labels(path)
+
+
+# --- --calibrate: the training cut and leakage ----------------------------------------------------
+
+HORIZON_DAYS = 30.0
+
+
+def _subscriber_file(path: Path, cancel_offsets_days: list[float]) -> Path:
+    """40 monthly subscribers who started 120 days before as_of; the i-th of ``cancel_offsets_days``
+    (days relative to as_of) is when customer i cancels."""
+    lines = []
+    for i in range(40):
+        cid = f"s{i}"
+        start = AS_OF_TS - 120 * DAY
+        raw = [("started", start)] + [("renewed", start + k * 30 * DAY) for k in (1, 2, 3)]
+        if i < len(cancel_offsets_days):
+            raw.append(("cancelled", AS_OF_TS + cancel_offsets_days[i] * DAY))
+        for n, (name, ts) in enumerate(raw):
+            event = {
+                "event_id": f"{cid}-{n}",
+                "customer_id": cid,
+                "type": "subscription",
+                "name": name,
+                "amount": 50.0,
+                "timestamp": _iso(ts),
+            }
+            lines.append((ts, orjson.dumps(event)))
+    path.write_bytes(b"\n".join(line for _, line in sorted(lines)) + b"\n")
+    return path
+
+
+def test_calibration_never_sees_outcomes_after_as_of(tmp_path: Path) -> None:
+    from vitals.backtest.runner import run_calibrated_backtest
+    from vitals.core.config import DEFAULT_CONFIG
+
+    after = _subscriber_file(tmp_path / "after.jsonl", [5.0] * 20)  # all after as_of
+    inside = _subscriber_file(tmp_path / "inside.jsonl", [-5.0] * 20)  # all in (T0, as_of]
+    future = run_calibrated_backtest(after, AS_OF_TS, HORIZON_DAYS, progress=False)
+    seen = run_calibrated_backtest(inside, AS_OF_TS, HORIZON_DAYS, progress=False)
+    assert future.run.statuses["after_as_of"] == 20
+    assert future.calibration.risk.positives == 0
+    assert not future.calibration.risk.applied
+    assert future.calibration.config == DEFAULT_CONFIG
+    assert seen.calibration.risk.positives == 20
+    assert seen.calibration.risk.n == 40  # every subscriber was active at the cut
+
+
+def test_training_cut_copies_states_at_t0_and_still_takes_late_arrivals() -> None:
+    from vitals.backtest.runner import _TrainingCut
+    from vitals.core.engine import ScoringEngine
+    from vitals.core.events import parse_event
+
+    engine = ScoringEngine()
+    t0 = AS_OF_TS - 30 * DAY
+    cut = _TrainingCut(engine, t0, AS_OF_TS)
+
+    def feed(raw: dict[str, Any]) -> None:
+        event = parse_event(raw)
+        cut.observe(event)
+        if event.ts <= AS_OF_TS:
+            engine.apply(event)
+
+    feed(_event("a", 1, t0 - 10 * DAY))
+    feed(_event("a", 2, t0 + DAY))  # passes the cut: the copy is taken before this one
+    feed(_event("b", 1, t0 - DAY))  # a late arrival from before the cut
+    feed(_event("a", 3, t0 + 2 * DAY))
+    frozen = cut.finish()
+    assert frozen.states["a"].usage_events == 1 and engine.states["a"].usage_events == 3
+    assert frozen.states["b"].usage_events == 1
+    assert frozen.states["a"] is not engine.states["a"]

@@ -86,13 +86,13 @@ def test_paying_but_not_using_is_riskier_than_paying_and_using() -> None:
 
 
 def test_defaults_put_cold_unused_above_90_and_hot_busy_below_10() -> None:
-    # RiskConfig's comment ("cold, unused near 90 %, hot, busy near 5 %") holds at the band edges:
-    # deeper into the corners the logistic saturates (temperature 10 / health 5 / 60 days quiet
-    # gives ~99.6 %, temperature 95 / health 90 gives ~0.8 %).
+    # RiskConfig's comment (calibrated 2026.11.2: cold, unused ~95 %, hot, busy ~7 %); deeper
+    # into the corners the logistic saturates (temperature 10 / health 5 / 60 days quiet gives
+    # ~99.8 %, temperature 95 / health 90 gives ~3.5 %).
     busy = UsageMeasures(5.0, 5.0, 1.0, 5.0, 3, None, 1.0)
     idle = UsageMeasures(0.1, 0.2, 0.5, 0.5, 0, None, 14.0)
     assert 90 < risk_of(29, 20, idle) < 96
-    assert 5 < risk_of(75, 75, busy) < 10
+    assert 5 < risk_of(90, 85, busy) < 10
     assert risk_of(10, 5, UsageMeasures(0.0, 0.0, None, 0.0, 0, None, 60.0)) > 99
 
 

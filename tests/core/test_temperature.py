@@ -11,7 +11,7 @@ from vitals.core.events import Event
 from vitals.core.fold import apply_event
 from vitals.core.population import PRIORS
 from vitals.core.state import CustomerState
-from vitals.core.temperature import Temperature, days_to_renewal, evaluate
+from vitals.core.temperature import Temperature, days_to_renewal, evaluate, logit, sigmoid
 
 from .conftest import EventFactory, at
 
@@ -193,7 +193,10 @@ def test_purchase_only_customer_uses_mbgnbd_p_alive(make: EventFactory) -> None:
     expected = mbgnbd.p_alive(2.0, 50.0, 120.0, *PRIORS.mbgnbd)
     assert result.model == "mbgnbd"
     assert result.p_alive == pytest.approx(expected, rel=1e-12)
-    assert result.value == pytest.approx(100 * expected, rel=1e-9)  # no adjustments apply
+    # No adjustments apply; only the calibrated level shift of the purchase family (2026.11.2).
+    shifted = sigmoid(logit(expected) + CFG.temperature.purchase_log_odds_shift)
+    assert result.value == pytest.approx(100 * shifted, rel=1e-9)
+    assert result.components["p_model"] == pytest.approx(expected, abs=1e-6)
     assert (result.components["x"], result.components["t_x_days"], result.components["T_days"]) == (
         2.0,
         50.0,
