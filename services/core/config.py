@@ -194,6 +194,11 @@ class ScoringConfig:
 DEFAULT_CONFIG = ScoringConfig()
 
 
+# Scores are published with 2 decimals; bands are taken from the published value, so a reader
+# of the snapshot (the alert rules, a CSM) never sees a value and a band that disagree.
+SCORE_DECIMALS = 2
+
+
 def band_of(value: float, bands: tuple[tuple[str, float], ...]) -> str:
     """The first band whose lower bound ``value`` reaches."""
     for name, lower in bands:

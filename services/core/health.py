@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Bands, HealthConfig, band_of
+from .config import SCORE_DECIMALS, Bands, HealthConfig, band_of
 from .norms import Norms
 from .reasons import Reason, days_phrase
 from .usage import UsageMeasures
@@ -73,7 +73,7 @@ def evaluate(
     }
     return Health(
         value=value,
-        band=band_of(value, bands.health),
+        band=band_of(round(value, SCORE_DECIMALS), bands.health),
         components={name: round(score, 4) for name, (score, _) in parts.items()},
         reasons=_reasons(usage, norms, impact),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Bands, RiskConfig, band_of
+from .config import SCORE_DECIMALS, Bands, RiskConfig, band_of
 from .health import Health
 from .reasons import Reason
 from .temperature import Temperature, logit, sigmoid
@@ -100,7 +100,7 @@ def evaluate(
             reasons.append(Reason(name.removeprefix("from_"), "risk", text, impact))
     return Risk(
         value=value,
-        band=band_of(value, bands.risk),
+        band=band_of(round(value, SCORE_DECIMALS), bands.risk),
         components={name: round(v, 4) for name, v in parts.items()},
         reasons=reasons,
     )

@@ -82,7 +82,7 @@ def evaluate(
         else {"value": _r(health.value), "band": health.band, "components": health.components},
         "risk": {"value": _r(risk.value), "band": risk.band, "components": risk.components},
         "quadrant": risk_model.quadrant(
-            temperature.value, health.value if health else None, config.bands
+            temperature.value, _r(health.value) if health else None, config.bands
         ),
         "rfm": rfm_now.as_dict() if rfm_now else None,
         "repurchase": rep.as_dict(),

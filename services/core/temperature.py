@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import bgnbd, mbgnbd, sbg
-from .config import Bands, TemperatureConfig, band_of
+from .config import SCORE_DECIMALS, Bands, TemperatureConfig, band_of
 from .decay import SECONDS_PER_DAY, value_at
 from .population import PopulationParams
 from .reasons import Reason, ago, days_phrase
@@ -36,6 +36,7 @@ class Temperature:
     components: dict[str, float]
     reasons: list[Reason]
     p_alive: float | None = None
+    raw: float = 0.0  # the value before rounding to SCORE_DECIMALS (timers solve against it)
 
 
 def logit(p: float) -> float:
@@ -97,7 +98,9 @@ def evaluate(
         components[code] = round(delta, 4)
         reasons.append(Reason(code, "temperature", text, 100.0 * (p - sigmoid(total - delta))))
     value = 100.0 * p
-    return Temperature(value, band_of(value, bands.temperature), model, components, reasons, p_alive)
+    rounded = round(value, SCORE_DECIMALS)
+    band = band_of(rounded, bands.temperature)
+    return Temperature(rounded, band, model, components, reasons, p_alive, raw=value)
 
 
 def base_probability(
@@ -127,7 +130,8 @@ def _base(
             Reason(
                 "renewal_history",
                 "temperature",
-                f"renewed {state.renewals} times: {100 * sbg.p_renew(state.renewals, alpha, beta):.0f}% "
+                f"renewed {_times(state.renewals)}: "
+                f"{100 * sbg.p_renew(state.renewals, alpha, beta):.0f}% "
                 "of such customers renew next period",
                 100.0 * (p_base - 1.0),
             )
@@ -282,3 +286,7 @@ def days_to_renewal(state: CustomerState, now: float) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return (when.timestamp() - now) / SECONDS_PER_DAY
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")

@@ -27,9 +27,9 @@ from .usage import measure
 BISECTION_TOLERANCE_S = 1.0
 # Fire just past the crossing so the re-evaluation sees the threshold crossed, not touched.
 FIRE_AFTER_S = 1.0
-# Snapshots round scores to 2 decimals: aim a hair past each threshold so the rounded value the
-# rules read has crossed too.
-ROUNDING_MARGIN = 0.01
+# Snapshots round scores to 2 decimals and take bands from the rounded value: a raw value crosses
+# a threshold θ (as published) once it is below θ − 0.005 (falling) or above θ − 0.005 (rising).
+ROUNDING_MARGIN = 0.005
 
 
 def _first_crossing(
@@ -66,12 +66,17 @@ def next_check(
         when = repurchase_crossing(state, ratio)
         if when is not None:
             candidates.append(when)
-    if state.purchases > 0 and state.sub_status == "none":
-        candidates.extend(_p_alive_crossings(state, now, params, config))
-
     temperature = temperature_model.evaluate(
         state, now, params.models, config.temperature, config.bands
     )
+    if state.purchases > 0 and state.sub_status == "none" and temperature.p_alive is not None:
+        # Temperature = P(alive) moved in log-odds by a level shift and the customer's signals;
+        # those stay put while the customer is silent, so a temperature band p* is reached when
+        # P(alive) reaches sigmoid(logit(p*) − offset).
+        offset = temperature_model.logit(temperature.raw / 100.0) - temperature_model.logit(
+            temperature.p_alive
+        )
+        candidates.extend(_p_alive_crossings(state, now, params, config, offset))
 
     def health_at(t: float) -> float:
         h = health_model.value(measure(state, t, config.health), params.norms, config.health)
@@ -96,7 +101,7 @@ def next_check(
     current_risk = risk_at(now)
     upper = [b for _, b in config.bands.risk if b > current_risk]
     if upper:
-        when = _first_crossing(risk_at, min(upper) + ROUNDING_MARGIN, now, horizon, falling=False)
+        when = _first_crossing(risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, falling=False)
         if when is not None:
             candidates.append(when)
 
@@ -105,14 +110,16 @@ def next_check(
 
 
 def _p_alive_crossings(
-    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, offset: float
 ) -> list[float]:
     x, t_x, T = temperature_model.purchase_stats(state, now)
     out: list[float] = []
     for _, lower in config.bands.temperature:
         if lower <= 0:
             continue
-        p_star = lower / 100.0
+        p_star = temperature_model.sigmoid(
+            temperature_model.logit(lower / 100.0 - ROUNDING_MARGIN / 100.0) - offset
+        )
         if config.temperature.purchase_model == "bgnbd":
             age = bgnbd.p_alive_crossing_time(x, t_x, *params.models.bgnbd, p_star)
         else:

@@ -169,7 +169,8 @@ def test_the_fitted_model_is_the_scoring_model() -> None:
             state, at(T0_DAY), DEFAULT_PARAMS.models, config.temperature, config.bands
         )
         expected = 1.0 / (1.0 + np.exp(-calibrated_log_odds(rows[state.customer_id], values)))
-        assert scored.value == pytest.approx(100 * expected, rel=1e-9)
+        assert scored.raw == pytest.approx(100 * expected, rel=1e-9)
+        assert scored.value == round(scored.raw, 2)
         usage = measure(state, at(T0_DAY), config.health)
         risk = risk_model.value(scored.value, None, usage, config.risk)
         assert 0 < risk < 100

@@ -195,7 +195,8 @@ def test_purchase_only_customer_uses_mbgnbd_p_alive(make: EventFactory) -> None:
     assert result.p_alive == pytest.approx(expected, rel=1e-12)
     # No adjustments apply; only the calibrated level shift of the purchase family (2026.11.2).
     shifted = sigmoid(logit(expected) + CFG.temperature.purchase_log_odds_shift)
-    assert result.value == pytest.approx(100 * shifted, rel=1e-9)
+    assert result.raw == pytest.approx(100 * shifted, rel=1e-9)
+    assert result.value == round(result.raw, 2)
     assert result.components["p_model"] == pytest.approx(expected, abs=1e-6)
     assert (result.components["x"], result.components["t_x_days"], result.components["T_days"]) == (
         2.0,
