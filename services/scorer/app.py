@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import faust
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from faust.streams import _current_event
 from faust.transport.producer import ProducerBuffer
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
@@ -38,6 +40,11 @@ from .store import TableStore
 
 logger = logging.getLogger("vitals.scorer")
 
+# Scorer batches: up to this many records or this long, whichever first. A batch is scored per
+# partition, each changed customer once: under load most events share a batch with others of the
+# same customer (fewer snapshots and table writes); when idle an event waits at most the window.
+SCORER_BATCH = 2_000
+SCORER_BATCH_WITHIN_S = 0.02
 # Projector batches: up to this many snapshots or this long, whichever first (one Redis round trip).
 PROJECTOR_BATCH = 500
 PROJECTOR_WITHIN_S = 0.05
@@ -246,53 +253,67 @@ class ScorerApp:
         metrics.TIMERS_PENDING.set(len(self.processor.timers))
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
-        async for event in stream.events():
-            message = event.message
-            record = SourceRecord(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                value=event.value,
+        async for events in stream.take_events(SCORER_BATCH, within=SCORER_BATCH_WITHIN_S):
+            by_partition: dict[int, list[faust.EventT[bytes]]] = {}
+            for event in events:
+                by_partition.setdefault(event.message.partition, []).append(event)
+            for group in by_partition.values():
+                yield await self._score_partition(group)
+
+    async def _score_partition(self, group: list[faust.EventT[bytes]]) -> int:
+        """Score records of one partition as one batch: each changed customer is read, scored
+        and written once. Table writes are filed under the partition of Faust's *current event*,
+        so it is pointed at this group's last event while the batch is flushed."""
+        records = [
+            SourceRecord(
+                topic=e.message.topic,
+                partition=e.message.partition,
+                offset=e.message.offset,
+                key=e.message.key,
+                value=e.value,
             )
-            started = time.perf_counter()
-            try:
-                out = self.processor.process([record])
-            except Exception:
-                # A bug must not stall the partition: dead-letter the record, keep going.
-                logger.exception(
-                    "scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset
-                )
-                await self.dead_topic.send(
-                    key=record.key,
-                    value=orjson.dumps(
-                        {
-                            "reason": "scorer error (see scorer logs)",
-                            "source": {
-                                "topic": record.topic,
-                                "partition": record.partition,
-                                "offset": record.offset,
-                            },
-                            "payload": (record.value or b"")[:65536].decode("utf-8", "replace"),
-                        }
-                    ),
-                )
-                continue
+            for e in group
+        ]
+        started = time.perf_counter()
+        token = _current_event.set(weakref.ref(group[-1]))
+        try:
+            outs = [self.processor.process(records)]
+        except Exception:
+            # Find the record at fault by scoring the batch one record at a time (the state of
+            # records already applied is skipped by position, so this repeats nothing).
+            logger.exception(
+                "scoring a batch of %d records failed; retrying one by one", len(records)
+            )
+            outs = []
+            for event, record in zip(group, records, strict=True):
+                _current_event.set(weakref.ref(event))
+                try:
+                    outs.append(self.processor.process([record]))
+                except Exception:
+                    logger.exception(
+                        "scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset
+                    )
+                    await self.dead_topic.send(key=record.key, value=_error_letter(record))
+        finally:
+            _current_event.reset(token)
+        self._ticking.pop(records[0].partition, None)
+        published = 0
+        for out in outs:
             for key, value in out.dead:
                 await self.dead_topic.send(key=key, value=value)
-            self._ticking.pop(record.partition, None)
             for key, value in out.snapshots:
                 await self.scores_topic.send(key=key, value=value)
             for key, value in out.alerts:
                 await self.alerts_topic.send(key=key, value=value)
-            metrics.SNAPSHOTS.inc(len(out.snapshots))
-            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+            published += len(out.snapshots)
             wall = time.time()
             for state in out.changed:
                 metrics.EVENT_LAG.observe(max(0.0, wall - state.last_ts))
-            for partition, mark in self.processor.watermarks.items():
-                metrics.WATERMARK.labels(partition=str(partition)).set(mark)
-            yield len(out.snapshots)
+        metrics.SNAPSHOTS.inc(published)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        for partition, mark in self.processor.watermarks.items():
+            metrics.WATERMARK.labels(partition=str(partition)).set(mark)
+        return published
 
     async def _project(self, stream: faust.StreamT[bytes]) -> Any:
         if self.projection is None:
@@ -308,3 +329,18 @@ class ScorerApp:
                 await self.projection.apply(items)
                 metrics.PROJECTED.inc(len(items))
             yield len(items)
+
+
+def _error_letter(record: SourceRecord) -> bytes:
+    """The `events.dead` record for a record the scorer could not process (a bug, not bad input)."""
+    return orjson.dumps(
+        {
+            "reason": "scorer error (see scorer logs)",
+            "source": {
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+            "payload": (record.value or b"")[:65536].decode("utf-8", "replace"),
+        }
+    )

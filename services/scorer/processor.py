@@ -24,7 +24,7 @@ from vitals.core.state import CustomerState
 from vitals.core.timers import next_check
 
 from . import metrics
-from .records import Rejected, dead_letter, decode_record
+from .records import Decoded, Rejected, dead_letter, decode_record
 from .store import BatchStore, StateStore
 from .timers import TimerIndex
 
@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 BACKFILL_LAG_S = 6 * 3600.0
 # ...and the rules run on a timer this long after the customer's last backfilled event.
 BACKFILL_RECHECK_S = 30.0
+# On the stream clock a batch is scored in segments of at most this much event time, so a
+# customer changed by events is evaluated (and alerted) no later than this after its events —
+# the bound that makes a fast replay alert like the live stream did.
+STREAM_SEGMENT_SPAN_S = 3_600.0
 # Timers fired per record at most: a partition that wakes up after a long pause catches up over
 # the next records and ticks instead of stalling on one.
 MAX_TIMERS_PER_RECORD = 1_000
@@ -87,50 +91,106 @@ class RecordProcessor:
         self.watermarks: dict[int, float] = {}
 
     def process(self, records: list[SourceRecord]) -> Output:
-        """Records of ONE partition, in offset order."""
+        """Records of ONE partition, in offset order.
+
+        Each changed customer is evaluated once per segment of the batch. On the wall clock the
+        whole batch is one segment. On the stream clock a segment spans at most
+        STREAM_SEGMENT_SPAN_S of event time, and timers due before a record's events fire before
+        that record is folded, at their due time: a replay whose batches span days of event time
+        still alerts each silent customer at its predicted crossing, on the state it had then.
+        """
         batch = BatchStore(self._store)
         out = Output()
-        for record in records:
-            self._fold_record(record, batch, out)
-        partition = records[-1].partition
-        now = self._now(partition)
-        predicted = self._fire_due_timers(partition, now, batch, out)
         params = self._params()
-        for cid in sorted(batch.dirty):
-            state = batch.get_or_create(cid)
-            at = max(now, state.last_ts)
-            snapshot = evaluate(state, at, params, self.config, self._clock)
-            if cid in predicted or at - state.last_ts <= BACKFILL_LAG_S:
-                for alert in evaluate_rules(
-                    state, snapshot, at, self.config, self._public_url, predicted.get(cid)
-                ):
-                    metrics.ALERTS.labels(rule=alert["rule"]).inc()
-                    out.alerts.append((cid.encode(), orjson.dumps(alert)))
-                state.next_check_ts = next_check(state, at, params, self.config)
-            else:
-                state.next_check_ts = at + BACKFILL_RECHECK_S
-            out.snapshots.append((cid.encode(), orjson.dumps(snapshot)))
+        partition = records[-1].partition
+        for segment in self._segments(records):
+            changed: set[str] = set()
+            for record, decoded in segment:
+                if self._clock == "stream" and decoded.events:
+                    upto = max(event.ts for _, event in decoded.events)
+                    self._fire_due_timers(partition, upto, batch, out, params, changed)
+                self._fold(record, decoded, batch, out, changed)
+            now = self._now(partition)
+            self._fire_due_timers(partition, now, batch, out, params, changed)
+            for cid in sorted(changed):
+                state = batch.get_or_create(cid)
+                self._score(state, max(now, state.last_ts), params, out, predicted_at=None)
         out.changed = batch.flush()
-        for state in out.changed:
-            self.timers.schedule(partition, state.customer_id, state.next_check_ts)
         return out
 
+    def _segments(self, records: list[SourceRecord]) -> list[list[tuple[SourceRecord, Decoded]]]:
+        decoded = [
+            (record, decode_record(record.value, record.partition, self._partitions))
+            for record in records
+        ]
+        if self._clock != "stream":
+            return [decoded]
+        segments: list[list[tuple[SourceRecord, Decoded]]] = [[]]
+        start: float | None = None
+        for item in decoded:
+            times = [event.ts for _, event in item[1].events]
+            if times and start is not None and max(times) - start > STREAM_SEGMENT_SPAN_S:
+                segments.append([])
+                start = None
+            if times and start is None:
+                start = min(times)
+            segments[-1].append(item)
+        return segments
+
+    def _score(
+        self,
+        state: CustomerState,
+        at: float,
+        params: ScoringParams,
+        out: Output,
+        predicted_at: float | None,
+    ) -> None:
+        """Evaluate, run the alert rules, schedule the next timer, queue the snapshot."""
+        cid = state.customer_id
+        snapshot = evaluate(state, at, params, self.config, self._clock)
+        if predicted_at is not None or at - state.last_ts <= BACKFILL_LAG_S:
+            for alert in evaluate_rules(
+                state, snapshot, at, self.config, self._public_url, predicted_at
+            ):
+                metrics.ALERTS.labels(rule=alert["rule"]).inc()
+                out.alerts.append((cid.encode(), orjson.dumps(alert)))
+            state.next_check_ts = next_check(state, at, params, self.config)
+        else:
+            state.next_check_ts = at + BACKFILL_RECHECK_S
+        partition = state.position[0] if state.position else None
+        if partition is not None:
+            self.timers.schedule(partition, cid, state.next_check_ts)
+        out.snapshots.append((cid.encode(), orjson.dumps(snapshot)))
+
     def _fire_due_timers(
-        self, partition: int, now: float, batch: BatchStore, out: Output
-    ) -> dict[str, float]:
-        predicted: dict[str, float] = {}
+        self,
+        partition: int,
+        now: float,
+        batch: BatchStore,
+        out: Output,
+        params: ScoringParams,
+        changed_by_events: set[str],
+    ) -> None:
+        fired = 0
         for cid, due in self.timers.pop_due(partition, now, MAX_TIMERS_PER_RECORD):
             state = batch.get_or_create(cid)
-            if state.next_check_ts != due or not state.events:
-                continue  # rescheduled since (a newer event) or gone with a rebalance
-            predicted[cid] = due
+            if state.next_check_ts != due or not state.events or cid in changed_by_events:
+                continue  # rescheduled since, gone with a rebalance, or re-scored after this batch
+            at = max(due, state.last_ts) if self._clock == "stream" else max(now, state.last_ts)
+            self._score(state, at, params, out, predicted_at=due)
             batch.mark_dirty(cid)
-        out.timers_fired = len(predicted)
-        metrics.TIMERS_FIRED.inc(len(predicted))
-        return predicted
+            fired += 1
+        out.timers_fired += fired
+        metrics.TIMERS_FIRED.inc(fired)
 
-    def _fold_record(self, record: SourceRecord, batch: BatchStore, out: Output) -> None:
-        decoded = decode_record(record.value, record.partition, self._partitions)
+    def _fold(
+        self,
+        record: SourceRecord,
+        decoded: Decoded,
+        batch: BatchStore,
+        out: Output,
+        changed: set[str],
+    ) -> None:
         for rejected in decoded.rejected:
             self._reject(record, rejected, out)
         for index, event in decoded.events:
@@ -142,6 +202,7 @@ class RecordProcessor:
             if status == "replayed":
                 continue
             batch.mark_dirty(event.customer_id)
+            changed.add(event.customer_id)
             if status == "applied":
                 mark = self.watermarks.get(record.partition, 0.0)
                 self.watermarks[record.partition] = max(mark, event.ts)

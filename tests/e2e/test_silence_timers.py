@@ -65,9 +65,11 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
         snaps = [
             v for k, v in await read_all(settings, settings.topic_scores) if k == quiet.encode()
         ]
-        risk_at_last_event = next(s for s in reversed(snaps) if s["as_of_ts"] == last_usage)[
-            "risk"
-        ]["value"]
+        # The first snapshot that includes the last usage event (the scorer batches records, so it
+        # may be taken a little after the event, at the partition's stream clock).
+        risk_at_last_event = next(
+            s for s in snaps if s["stats"]["last_usage_at"] == _iso_ms(last_usage)
+        )["risk"]["value"]
     # A new container: the scorer's local state is gone and must come back from the changelog.
     shutil.rmtree(Path(settings.data_dir) / "scorer", ignore_errors=True)
     with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):

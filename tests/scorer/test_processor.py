@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import orjson
 import pytest
 
@@ -129,3 +131,47 @@ def test_good_events_in_an_envelope_survive_a_bad_neighbour() -> None:
     out = make_processor(store).process([record(envelope, "acme", 0)])
     assert store.states["acme"].usage_events == 2
     assert [orjson.loads(v)["source"]["index"] for _, v in out.dead] == [1]
+
+
+def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> None:
+    """One batch spanning 60 days of a partition's events: the quiet neighbour is alerted at its
+    predicted crossing, on the state it had then, not at the end of the batch."""
+    store = MemoryStore()
+    processor = RecordProcessor(
+        store=store,
+        config=DEFAULT_CONFIG,
+        params=lambda: DEFAULT_PARAMS,
+        partitions=PARTITIONS,
+        clock="stream",
+        # The stream clock as the live scorer keeps it: the partition's latest event time.
+        now=lambda p: processor.watermarks.get(p, 0.0),
+        wall=lambda: 0.0,
+    )
+    quiet = "quiet-co"
+    target = partition_for(quiet, PARTITIONS)
+    busy = next(
+        f"busy-{i}" for i in range(1000) if partition_for(f"busy-{i}", PARTITIONS) == target
+    )
+    day, t0 = 86_400.0, 1_767_225_600.0
+    events = [(t0 + d * day, quiet) for d in range(35)] + [
+        (t0 + h * 3600.0, busy) for h in range(60 * 24)
+    ]
+    events.sort()
+    records = []
+    for offset, (ts, cid) in enumerate(events):
+        event = {
+            "event_id": f"{cid}-{offset}",
+            "customer_id": cid,
+            "type": "usage",
+            "name": "x",
+            "timestamp": datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z"),
+        }
+        records.append(SourceRecord("events", target, offset, cid.encode(), orjson.dumps(event)))
+    processor.process(records[:40])  # a first batch schedules the quiet customer's timers
+    out = processor.process(records[40:])
+    alerts = [orjson.loads(v) for _, v in out.alerts]
+    gone = [a for a in alerts if a["customer_id"] == quiet and a["rule"] == "gone_quiet"]
+    assert len(gone) == 1
+    last_usage = t0 + 34 * day
+    assert gone[0]["predicted_at_ts"] == pytest.approx(last_usage + 10 * day, abs=2.0)
+    assert gone[0]["raised_at_ts"] == gone[0]["predicted_at_ts"]
