@@ -1,4 +1,4 @@
-"""Alert fatigue on synthetic data: alerts per customer per week, by rule, with the hygiene settings.
+"""Alert fatigue on synthetic data: alerts per customer per week, by rule, and the hygiene used.
 
 Runs the scorer's own record processor (fold, timers, rules) offline over a simulated stream on the
 stream clock, exactly as the live scorer would on `VITALS_CLOCK=stream`, and counts what it raises.
@@ -18,8 +18,8 @@ import orjson
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.partitioning import partition_for
+from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import MemoryStore
 from vitals.sim.generator import simulate
 
@@ -79,7 +79,8 @@ def main() -> None:
     total = sum(by_rule.values())
     print(
         f"{len(events):,} events, {customers} customers, {args.days} days, {elapsed:.1f} s "
-        f"({1e6 * elapsed / len(events):.0f} µs/event incl. timers and rules); {timers:,} timers fired"
+        f"({1e6 * elapsed / len(events):.0f} µs/event incl. timers and rules); "
+        f"{timers:,} timers fired"
     )
     print(f"alerts: {total:,} = {total / customers / weeks:.3f} per customer per week")
     alerted = [by_customer[c] for c in store.states]

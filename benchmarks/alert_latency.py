@@ -138,7 +138,7 @@ def main() -> None:
         subprocess.Popen(
             [sys.executable, "-m", "vitals.cli", *cmd],
             env=env,
-            stdout=open(logs / f"{name}-{run}.log", "wb"),
+            stdout=open(logs / f"{name}-{run}.log", "wb"),  # noqa: SIM115 (lives as long as the child)
             stderr=subprocess.STDOUT,
         )
         for name, cmd in (
@@ -163,7 +163,7 @@ def main() -> None:
             for i in range(args.customers)
         }
         batch: list[dict] = []
-        for i, (cid, crossing) in enumerate(crossings.items()):
+        for i, (_cid, crossing) in enumerate(crossings.items()):
             batch += events_for(i, crossing)
         for k in range(0, len(batch), 1000):
             response = httpx.post(
@@ -171,7 +171,8 @@ def main() -> None:
             )
             response.raise_for_status()
         print(
-            f"loaded {len(batch):,} events for {args.customers} customers in {time.time() - t0:.1f} s; "
+            f"loaded {len(batch):,} events for {args.customers} customers "
+            f"in {time.time() - t0:.1f} s; "
             f"crossings from +{LEAD_S:.0f} s to +{LEAD_S + args.spread_s:.0f} s"
         )
         deadline = max(crossings.values()) + 60
@@ -189,13 +190,15 @@ def main() -> None:
         ]
         print(
             f"gone_quiet alerts delivered: {len(quiet)} of {args.customers} "
-            f"(other alerts: {len(arrivals) - len(quiet)}); predicted_at off the planted crossing by >2 s: {len(early)}"
+            f"(other alerts: {len(arrivals) - len(quiet)}); "
+            f"predicted_at off the planted crossing by >2 s: {len(early)}"
         )
         if lags:
-            p99 = lags[min(len(lags) - 1, int(round(0.99 * (len(lags) - 1))))]
+            p99 = lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]
             print(
-                f"predicted crossing -> webhook delivered: median {statistics.median(lags) * 1000:.0f} ms, "
-                f"p99 {p99 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms, min {lags[0] * 1000:.0f} ms"
+                "predicted crossing -> webhook delivered: "
+                f"median {statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+                f"max {lags[-1] * 1000:.0f} ms, min {lags[0] * 1000:.0f} ms"
             )
     finally:
         for child in children:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
 import vitals
 from vitals.core.settings import Settings
 from vitals.topics import ensure_topics

@@ -28,6 +28,7 @@ from typing import Any
 import click
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+
 from vitals.core.settings import Settings
 
 # Replicas per partition on a real cluster: three survive one broker down while a second is being

@@ -28,6 +28,7 @@ from typing import IO
 
 import pytest
 import redis
+
 from vitals.core.settings import Settings
 from vitals.stackctl import StackError, run_blocking, stack_down, stack_up
 from vitals.topics import delete_topics, ensure_topics, list_topics

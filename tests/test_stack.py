@@ -11,6 +11,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
 from vitals.core.settings import Settings
 from vitals.stackctl import StackError, repo_root, run_blocking, stack_running, stack_up
 from vitals.topics import TopicError, ensure_topics, list_topics, topic_specs, wait_for_kafka

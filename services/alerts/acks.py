@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
+
 from vitals.alerts.delivery_log import DELIVERY_LOG_TTL_S
 from vitals.alerts.destinations import KEY_PREFIX
 

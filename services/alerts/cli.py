@@ -21,6 +21,7 @@ from typing import Any
 import click
 import httpx
 from pydantic import TypeAdapter, ValidationError
+
 from vitals.alerts.acks import AckStore
 from vitals.alerts.deadletter import DeadLetterSink, KafkaDeadLetterSink
 from vitals.alerts.delivery_log import RedisDeliveryLog

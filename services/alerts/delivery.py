@@ -27,6 +27,7 @@ from datetime import UTC
 from typing import Any
 
 import httpx
+
 from vitals.alerts.destinations import Destination, mask_url
 from vitals.alerts.errors import PermanentDeliveryError, RetryableDeliveryError
 from vitals.alerts.formats import webhook

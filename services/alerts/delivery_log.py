@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
+
 from vitals.alerts.destinations import KEY_PREFIX
 
 # acked / snoozed: not sent because a CSM acknowledged the alert or snoozed its (customer, rule).

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
 from vitals.alerts.errors import DestinationError
 
 Kind = Literal["slack", "teams", "gchat", "discord", "webhook"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import orjson
+
 from vitals.alerts.delivery_log import DELIVERY_LOG_TTL_S
 from vitals.alerts.destinations import KEY_PREFIX
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+
 from vitals.alerts.acks import Acks, Suppression, suppression
 from vitals.alerts.deadletter import DeadLetterSink
 from vitals.alerts.delivery import Clock, RetryPolicy, Sleep, install_log_redaction

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from vitals.alerts.destinations import KEY_PREFIX
 from vitals.core.alert_rules import RULES
 from vitals.core.config import AlertConfig, ScoringConfig

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from vitals.alerts.deadletter import DeadLetterSink
 from vitals.alerts.delivery import Attempt, Clock, RetryPolicy, Sleep, deliver
 from vitals.alerts.delivery_log import DeliveryLog, DeliveryState

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
+
 from vitals.api import problems
 from vitals.api.kafka_status import LagProbe
 from vitals.api.metrics import ApiMetrics, MetricsMiddleware

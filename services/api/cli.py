@@ -15,6 +15,7 @@ import logging
 
 import click
 import uvicorn
+
 from vitals.api.app import create_app
 from vitals.core.settings import Settings
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+
 from vitals.alerts.acks import AckStore
 from vitals.alerts.delivery_log import RedisDeliveryLog
 from vitals.alerts.destinations import RedisDestinationStore

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+
 from vitals.projection.partitions import topic_partitions
 
 # Whole-check deadline: long enough for a coordinator lookup on a busy broker, short enough that a

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+
 from vitals.backtest.evaluation import evaluate, format_comparison, format_report
 from vitals.backtest.runner import (
     BacktestRun,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from tqdm import tqdm
+
 from vitals.backtest.baselines import BaselineAccumulator
 from vitals.core.events import Event, InvalidEvent, parse_event
 

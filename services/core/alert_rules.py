@@ -279,8 +279,9 @@ def _record(
 ) -> dict[str, Any]:
     profile = snapshot["profile"]
     name = profile.get("name") or state.customer_id
-    reasons = [{"code": rule, "score": "alert", "text": why, "impact": 0.0}] + snapshot["reasons"][
-        :3
+    reasons = [
+        {"code": rule, "score": "alert", "text": why, "impact": 0.0},
+        *snapshot["reasons"][:3],
     ]
     after_health = snapshot["health"]["value"] if snapshot["health"] else -1.0
     return {

@@ -7,9 +7,10 @@ Units: times in days unless a name says otherwise; scores 0–100; probabilities
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 CONFIG_VERSION = "2026.11.2"
 
@@ -116,7 +117,12 @@ class RiskConfig:
 class Bands:
     """Lower bounds, best band first; the last band takes the rest."""
 
-    temperature: tuple[tuple[str, float], ...] = (("hot", 70.0), ("warm", 50.0), ("cool", 30.0), ("cold", 0.0))
+    temperature: tuple[tuple[str, float], ...] = (
+        ("hot", 70.0),
+        ("warm", 50.0),
+        ("cool", 30.0),
+        ("cold", 0.0),
+    )
     health: tuple[tuple[str, float], ...] = (("good", 65.0), ("fair", 40.0), ("poor", 0.0))
     # Risk: higher is worse, so bands are lower bounds from the worst down.
     risk: tuple[tuple[str, float], ...] = (("high", 60.0), ("medium", 30.0), ("low", 0.0))

@@ -1,9 +1,9 @@
 """Exponentially decayed counters in event time.
 
 A counter is a pair (value, t): the decayed sum of event weights as of time t (Unix seconds),
-``S(t) = Σ w_i · 2^(−(t − t_i)/h)``. Adding an event is O(1) and exact in any arrival order: an event
-older than t is decayed to t before it is added, so a shuffled stream gives the same sum (up to float
-rounding) as the sorted one.
+``S(t) = Σ w_i · 2^(−(t − t_i)/h)``. Adding an event is O(1) and exact in any arrival order: an
+event older than t is decayed to t before it is added, so a shuffled stream gives the same sum
+(up to float rounding) as the sorted one.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ LN2 = math.log(2.0)
 
 def factor(dt_seconds: float, half_life_days: float) -> float:
     """Decay multiplier over ``dt_seconds`` (≥ 0) for a half-life in days."""
-    return 2.0 ** (-dt_seconds / (half_life_days * SECONDS_PER_DAY))
+    return float(2.0 ** (-dt_seconds / (half_life_days * SECONDS_PER_DAY)))
 
 
 def add(
     value: float, t: float, weight: float, at: float, half_life_days: float
 ) -> tuple[float, float]:
-    """Fold an event of ``weight`` at time ``at`` into the counter (value, t); returns the new pair."""
+    """Fold an event of ``weight`` at ``at`` into the counter (value, t); return the new pair."""
     if at >= t:
         return value * factor(at - t, half_life_days) + weight, at
     return value + weight * factor(t - at, half_life_days), t
 
 
 def value_at(value: float, t: float, now: float, half_life_days: float) -> float:
-    """The counter read at ``now``. Reads before ``t`` return the value at ``t`` (no un-decaying)."""
+    """The counter read at ``now``; a read before ``t`` returns the value at ``t``."""
     if now <= t:
         return value
     return value * factor(now - t, half_life_days)

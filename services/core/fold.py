@@ -16,7 +16,7 @@ from typing import Literal
 
 from .config import ScoringConfig
 from .decay import add
-from .events import Event
+from .events import PROFILE_KEYS, Event
 from .lifecycle import advance_at
 from .state import RECENT_PURCHASES, CustomerState, id_hash, name_hash
 
@@ -146,10 +146,9 @@ def _apply_purchase(state: CustomerState, event: Event) -> None:
 def _apply_subscription(state: CustomerState, event: Event, config: ScoringConfig) -> None:
     ts, name = event.ts, event.name
     temperature = config.temperature
-    if name in ACTIVE_NAMES or name == "cancelled":
-        if ts >= state.sub_status_ts:
-            state.sub_status = "cancelled" if name == "cancelled" else "active"
-            state.sub_status_ts = ts
+    if (name in ACTIVE_NAMES or name == "cancelled") and ts >= state.sub_status_ts:
+        state.sub_status = "cancelled" if name == "cancelled" else "active"
+        state.sub_status_ts = ts
     if name in POSITIVE_NAMES:
         state.sub_positive_ts = max(state.sub_positive_ts, ts)
     if name in MRR_NAMES and event.amount is not None and ts >= state.mrr_ts:
@@ -210,7 +209,6 @@ def _apply_feedback(state: CustomerState, event: Event) -> None:
 
 def _apply_profile(state: CustomerState, event: Event) -> None:
     for key, value in (event.properties or {}).items():
-        if key in ("owner", "segment", "plan", "seats", "renewal_date", "name"):
-            if event.ts >= state.profile_ts.get(key, float("-inf")):
-                state.profile[key] = value
-                state.profile_ts[key] = event.ts
+        if key in PROFILE_KEYS and event.ts >= state.profile_ts.get(key, float("-inf")):
+            state.profile[key] = value
+            state.profile_ts[key] = event.ts

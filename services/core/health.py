@@ -86,7 +86,10 @@ def _reasons(usage: UsageMeasures, norms: Norms, impact: dict[str, float]) -> li
         drop = round(100 * (1 - usage.trend))
         text = f"usage down {drop}% vs its 28-day rate"
         if quiet >= 3:
-            text = f"no product activity for {days_phrase(quiet)}; usage down {drop}% vs its 28-day rate"
+            text = (
+                f"no product activity for {days_phrase(quiet)}; "
+                f"usage down {drop}% vs its 28-day rate"
+            )
         reasons.append(Reason("usage_drop", "health", text, impact["trend"]))
     if usage.trend is None and quiet >= 1.0:
         reasons.append(

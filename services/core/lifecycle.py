@@ -1,4 +1,4 @@
-"""Lifecycle stage with hysteresis: onboarding → growth → stable → decline → churned (+ reactivated).
+"""Lifecycle stage with hysteresis: onboarding, growth, stable, decline, churned, reactivated.
 
 The stage is a small state machine advanced at each event in the customer's own event time (so a
 replay reproduces it) and read at any later moment with one more step. Separate enter and exit

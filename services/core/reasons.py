@@ -31,7 +31,7 @@ class Reason:
 
 
 def top(reasons: list[Reason], limit: int = MAX_REASONS) -> list[Reason]:
-    """The strongest reasons first; ties keep a stable order (code) so snapshots are deterministic."""
+    """The strongest reasons first; ties ordered by code, so snapshots are deterministic."""
     kept = [r for r in reasons if abs(r.impact) >= MIN_IMPACT_POINTS]
     return sorted(kept, key=lambda r: (-abs(r.impact), r.code))[:limit]
 

@@ -73,7 +73,7 @@ def segment_of(r: int, f: int, m: int, norms: Norms, config: RfmConfig) -> str:
 
 
 def evaluate(state: CustomerState, now: float, norms: Norms, config: RfmConfig) -> Rfm | None:
-    """RFM of a customer with at least one transaction; None otherwise. M = mean transaction value."""
+    """RFM of a customer with a transaction (None otherwise); M = mean transaction value."""
     if state.txn_count == 0:
         return None
     recency_days = max(0.0, now - state.txn_last_ts) / SECONDS_PER_DAY

@@ -74,7 +74,9 @@ _TERM_TEXT = {
 }
 
 
-def value(temperature: float, health: float | None, usage: UsageMeasures, config: RiskConfig) -> float:
+def value(
+    temperature: float, health: float | None, usage: UsageMeasures, config: RiskConfig
+) -> float:
     """Risk alone (0–100), without components or reasons."""
     return 100.0 * sigmoid(sum(terms(temperature, health, usage, config).values()))
 

@@ -1,9 +1,11 @@
 """Per-customer sufficient statistics: O(1) in size, O(1) to update, compact to store.
 
 A ``CustomerState`` holds only what the scores need (decayed counters, purchase statistics for
-BG/NBD and Gamma-Gamma, the last purchase times, billing and voice-of-customer signals, profile) plus
+BG/NBD and Gamma-Gamma, the last purchase times, billing and voice-of-customer signals, profile)
+plus
 the bookkeeping that makes reprocessing harmless: the last applied source position and the ids of
-recent events. It lives in the scorer's RocksDB table and its changelog, serialised with msgpack as a
+recent events. It lives in the scorer's RocksDB table and its changelog, serialised with msgpack as
+a
 positional list (field names are not repeated in every record).
 """
 
@@ -17,7 +19,7 @@ import msgpack
 
 # Bump when the positional layout changes; ``from_bytes`` refuses formats it does not know.
 STATE_FORMAT = 2
-# How many recent purchase times are kept: the repurchase ratio uses the mean of the last 3 intervals.
+# Recent purchase times kept: the repurchase ratio uses the mean of the last 3 intervals.
 RECENT_PURCHASES = 4
 
 
@@ -113,7 +115,8 @@ class CustomerState:
 
     def to_bytes(self) -> bytes:
         values = [getattr(self, name) for name in _FIELD_NAMES]
-        return msgpack.packb([STATE_FORMAT, *values], use_bin_type=True)
+        packed: bytes = msgpack.packb([STATE_FORMAT, *values], use_bin_type=True)
+        return packed
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CustomerState:

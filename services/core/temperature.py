@@ -80,7 +80,11 @@ ADJUSTMENT_COEFFICIENTS: dict[str, str] = {
 
 
 def evaluate(
-    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig, bands: Bands
+    state: CustomerState,
+    now: float,
+    params: PopulationParams,
+    config: TemperatureConfig,
+    bands: Bands,
 ) -> Temperature:
     base = _base(state, now, params, config)
     if base is None:
@@ -167,7 +171,12 @@ def _base(
         k = max(1.0, math.ceil(config.horizon_days / config.period_days))
         p_base = sbg.p_survive_horizon(0.0, k, alpha, beta)
         reasons.append(
-            Reason("no_billing", "temperature", "no billing events yet: temperature is the plan's prior", 0.0)
+            Reason(
+                "no_billing",
+                "temperature",
+                "no billing events yet: temperature is the plan's prior",
+                0.0,
+            )
         )
     shift = (
         config.purchase_log_odds_shift
@@ -231,17 +240,13 @@ def adjustment_signals(
         )
     if state.cancel_requested_ts and state.cancel_requested_ts > state.sub_positive_ts:
         days = (now - state.cancel_requested_ts) / SECONDS_PER_DAY
-        signals.append(
-            ("cancellation_requested", 1.0, f"cancellation requested {ago(days)}")
-        )
+        signals.append(("cancellation_requested", 1.0, f"cancellation requested {ago(days)}"))
     downgrades = value_at(
         state.downgrades, state.downgrades_t, now, config.downgrade_half_life_days
     )
     if downgrades > 0.05:
         days = (now - state.last_downgrade_ts) / SECONDS_PER_DAY
-        signals.append(
-            ("downgraded", downgrades * renewal_multiplier, f"downgraded {ago(days)}")
-        )
+        signals.append(("downgraded", downgrades * renewal_multiplier, f"downgraded {ago(days)}"))
     escalations = value_at(
         state.escalations, state.escalations_t, now, config.support_half_life_days
     )

@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from vitals.core.apikeys import INGEST_SCOPE, ApiKeys, presented_key
 from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings

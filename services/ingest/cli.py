@@ -65,6 +65,7 @@ def _available(module: str) -> bool:
 def ingest(host: str | None, port: int | None, log_level: str, access_log: bool) -> None:
     """Run the HTTP ingest service (POST /v1/batch -> Kafka `events`)."""
     import uvicorn
+
     from vitals.core.settings import Settings
 
     from .app import create_app

@@ -7,6 +7,7 @@ keeps /metrics to this service's numbers.
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
 from vitals.core.events import Event
 
 # Reason classes for rejected events: the contract field at fault, or one of these. Bounded by

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+
 from vitals.core.settings import Settings
 
 from .errors import SinkUnavailable

@@ -19,6 +19,7 @@ import click
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
+
 from vitals.core.settings import Settings
 from vitals.projection import keys
 from vitals.projection.partitions import TopicMissing, topic_partitions

@@ -36,7 +36,7 @@ ORDERS: Final[tuple[Order, ...]] = ("risk", "revenue")
 # Dimensions a ranked list can be filtered by (each gets its own ranked sets per value).
 FILTER_DIMENSIONS: Final = ("owner", "segment", "quadrant", "band", "status")
 # "status": "churned" for customers whose lifecycle stage is churned, else "active". The API's
-# at-risk list shows active customers unless asked otherwise: a churned customer is lost, not at risk.
+# at-risk list shows active customers unless asked otherwise: churned means lost, not at risk.
 STATUSES: Final = ("active", "churned")
 # Dimensions whose population counts are kept (GET /v1/segments). "rfm" = RFM segment,
 # "stage" = lifecycle stage, "band" = risk band, "segment" = the profile's business segment.

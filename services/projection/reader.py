@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
+
 from vitals.projection import keys
 from vitals.projection.keys import Order
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+
 from vitals.projection import keys
 
 log = logging.getLogger(__name__)

@@ -22,15 +22,15 @@ from typing import Any
 import faust
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from faust.streams import _current_event
 from faust.transport.producer import ProducerBuffer
+from redis.exceptions import RedisError
 
+from vitals.alerts.rules_store import RulesStore, apply_overrides
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
 from vitals.core.settings import Settings
 from vitals.core.state import CustomerState
-from vitals.alerts.rules_store import RulesStore, apply_overrides
 from vitals.projection.writer import ScoreProjection
 
 from . import metrics

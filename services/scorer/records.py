@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from vitals.core.events import Event, InvalidEvent, parse_event
 from vitals.partitioning import partition_for
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from vitals.core.settings import Settings, to_env
 
 # A service answering its probe this long after start is healthy; past it, something is wrong

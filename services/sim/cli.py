@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import orjson
 from tqdm import tqdm
+
 from vitals.sim.generator import Kind, Simulation
 from vitals.sim.generator import simulate as run_simulation
 

@@ -22,6 +22,7 @@ from typing import Any
 import click
 import httpx
 from tqdm import tqdm
+
 from vitals.core.apikeys import ADMIN_SCOPE, INGEST_SCOPE, READ_SCOPE, parse_api_keys
 from vitals.core.settings import Settings
 from vitals.sim.children import (

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
+
 from vitals.sim.columns import SECONDS_PER_DAY, EventTable
 from vitals.sim.purchases import PurchaseTruth, simulate_buyer
 from vitals.sim.saas import SaasTruth, simulate_account

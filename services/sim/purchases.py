@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from vitals.sim.columns import SECONDS_PER_DAY, CustomerRows
 
 # Purchase rate λ ~ Gamma(shape R, rate ALPHA) per day: mean R/ALPHA = 0.024/day (one order in

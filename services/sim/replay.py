@@ -27,6 +27,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from tqdm import tqdm
+
 from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings
 from vitals.partitioning import kafka_partition

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+
 from vitals.sim.columns import FEATURES, SECONDS_PER_DAY, CustomerRows
 
 ARCHETYPES: tuple[str, ...] = (

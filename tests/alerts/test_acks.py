@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+
 from vitals.alerts.acks import (
     ACK_KEY,
     RETENTION_S,

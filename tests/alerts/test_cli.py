@@ -11,6 +11,7 @@ import click
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from vitals.alerts.cli import OffsetTracker, bootstrap_destinations, notifier, run_notifier
 from vitals.alerts.delivery_log import RedisDeliveryLog
 from vitals.alerts.destinations import InMemoryDestinationStore

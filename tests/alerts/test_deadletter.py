@@ -4,6 +4,7 @@ import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from vitals.alerts.deadletter import InMemoryDeadLetterSink, KafkaDeadLetterSink
 from vitals.core.settings import Settings
 

@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
+
 from vitals.alerts.delivery import (
     Attempt,
     RetryPolicy,

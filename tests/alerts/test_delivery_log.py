@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+
 from vitals.alerts.delivery_log import (
     DELIVERY_KEY,
     DELIVERY_LOG_TTL_S,

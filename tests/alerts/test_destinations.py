@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+
 from vitals.alerts.destinations import (
     DESTINATIONS_KEY,
     Destination,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+
 from vitals.alerts.history import (
     ALERT_KEY,
     CUSTOMER_RECENT_KEY,

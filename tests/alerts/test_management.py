@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis.asyncio import Redis
+
 from vitals.alerts.acks import AckStore, InMemoryAckStore
 from vitals.alerts.deadletter import InMemoryDeadLetterSink
 from vitals.alerts.delivery import RetryPolicy

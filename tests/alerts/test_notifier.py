@@ -13,6 +13,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from standardwebhooks.webhooks import Webhook
+
 from vitals.alerts.deadletter import InMemoryDeadLetterSink
 from vitals.alerts.delivery import RetryPolicy
 from vitals.alerts.delivery_log import InMemoryDeliveryLog

@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import pytest
+
 from vitals.alerts.digest import DigestPolicy, take_batch
 from vitals.alerts.ratelimit import TokenBucket
 

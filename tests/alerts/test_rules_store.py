@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
+
 from vitals.alerts.rules_store import RULES_KEY, RulesStore, apply_overrides, validate_overrides
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.settings import Settings

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+
 from vitals.api.app import create_app
 from vitals.core.settings import Settings
 

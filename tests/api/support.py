@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+
 from vitals.projection.writer import ScoreProjection
 
 EXAMPLE = json.loads(

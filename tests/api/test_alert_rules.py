@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
+
 from vitals.core.alert_rules import RULES, SEVERITY
 from vitals.core.config import DEFAULT_CONFIG
 

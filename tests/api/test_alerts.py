@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from redis.asyncio import Redis
+
 from vitals.alerts.acks import AckStore
 from vitals.alerts.delivery_log import DeliveryState, RedisDeliveryLog
 from vitals.alerts.history import AlertHistory

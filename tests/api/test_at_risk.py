@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from redis.asyncio import Redis
+
 from vitals.projection.reader import MAX_PAGE_LIMIT
 
 from .conftest import ClientFactory

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from redis.asyncio import Redis
+
 from vitals.alerts.destinations import RedisDestinationStore, generate_secret
 
 from .conftest import ClientFactory

@@ -5,6 +5,7 @@ import time
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from redis.asyncio import Redis
+
 from vitals.core.settings import Settings
 
 from .conftest import ClientFactory

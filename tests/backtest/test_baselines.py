@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vitals.backtest.baselines import BaselineAccumulator
 
 AS_OF = 1_800_000_000.0

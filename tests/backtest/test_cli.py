@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from vitals.cli import main
 
 
@@ -88,14 +89,36 @@ def test_backtest_calibrate_prints_the_fit_and_the_before_after_table(tmp_path: 
     common = ["--as-of", "2026-06-01T00:00:00Z", "--horizon-days", "60", "--quiet"]
     made = runner.invoke(
         main,
-        ["simulate", "--customers", "120", "--days", "240", "--seed", "6", "--usage-scale", "0.5"]
-        + ["--out", str(events), "--labels", str(labels), *common],
+        [
+            "simulate",
+            "--customers",
+            "120",
+            "--days",
+            "240",
+            "--seed",
+            "6",
+            "--usage-scale",
+            "0.5",
+            "--out",
+            str(events),
+            "--labels",
+            str(labels),
+            *common,
+        ],
     )
     assert made.exit_code == 0, made.output
     result = runner.invoke(
         main,
-        ["backtest", str(events), "--out", str(scores), "--labels", str(labels), "--calibrate"]
-        + common,
+        [
+            "backtest",
+            str(events),
+            "--out",
+            str(scores),
+            "--labels",
+            str(labels),
+            "--calibrate",
+            *common,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "features at T0 = as_of - 60 d" in result.output

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from vitals.backtest.evaluation import evaluate, format_report
 from vitals.backtest.metrics import auc
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from vitals.backtest.runner import (
     LEADING_COLUMNS,
     read_labels,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from vitals.core.events import Event, parse_event
 
 # Day 0 of every test timeline: a fixed instant, so failures reproduce.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vitals.core.apikeys import ApiKeyConfigError, ApiKeys, parse_api_keys, presented_key
 
 

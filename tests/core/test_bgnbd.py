@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter
 from scipy.integrate import quad
 from scipy.special import betaln
+
 from vitals.core import bgnbd, mbgnbd
 
 # (r, alpha, a, b): CDNOW in weeks and in days, a > 1 case, a + b < 1 case, heavy buyers.

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from vitals.core import risk as risk_model
 from vitals.core.calibration import (
     MIN_SIGNAL_CUSTOMERS,

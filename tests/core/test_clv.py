@@ -3,6 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter
+
 from vitals.core import clv, sbg
 from vitals.core.bgnbd import BGParams
 from vitals.core.gammagamma import GGParams

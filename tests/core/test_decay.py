@@ -6,6 +6,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from vitals.core import decay
 
 DAY = decay.SECONDS_PER_DAY

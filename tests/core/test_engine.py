@@ -12,6 +12,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import Event, parse_event
 

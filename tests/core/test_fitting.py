@@ -6,6 +6,7 @@ import lifetimes
 import numpy as np
 import pandas as pd
 import pytest
+
 from vitals.core import fitting
 from vitals.core.fitting import FitResult
 

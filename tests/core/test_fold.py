@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig, StreamConfig
 from vitals.core.events import Event, parse_event
 from vitals.core.fold import apply_event

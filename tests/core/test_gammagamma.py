@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lifetimes import GammaGammaFitter
+
 from vitals.core import gammagamma
 
 CDNOW = (6.25, 3.74, 15.44)  # lifetimes' CDNOW example

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.events import Event
 from vitals.core.fold import apply_event

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.engine import ScoringEngine
 from vitals.core.lifecycle import StageInputs, next_stage, stage_at

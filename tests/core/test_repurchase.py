@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vitals.core.config import DEFAULT_CONFIG, RepurchaseConfig
 from vitals.core.fold import apply_event
 from vitals.core.repurchase import crossing_time, evaluate

@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from vitals.core.config import RfmConfig
 from vitals.core.norms import MIN_CUSTOMERS_FOR_NORMS, Norms, NormsRow, fit_norms, quintile
 from vitals.core.rfm import evaluate, scores, segment_of

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from vitals.core.config import DEFAULT_CONFIG, Bands
 from vitals.core.health import Health
 from vitals.core.risk import evaluate, quadrant

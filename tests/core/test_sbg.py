@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from vitals.core import sbg
 
 REGULAR = (0.704, 1.182)  # Fader & Hardie (2007), "regular" segment

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
+
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event

@@ -6,6 +6,7 @@ from typing import Any
 import msgpack
 import pytest
 from hypothesis import given, settings
+
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.events import parse_event
 from vitals.core.fold import apply_event

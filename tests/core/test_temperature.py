@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vitals.core import mbgnbd
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig, StreamConfig, TemperatureConfig
 from vitals.core.events import Event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vitals.core import health as health_model
 from vitals.core.config import DEFAULT_CONFIG, band_of
 from vitals.core.engine import ScoringEngine
@@ -48,7 +49,9 @@ def test_health_band_crossing_is_found_to_the_second(make: EventFactory) -> None
     config = DEFAULT_CONFIG
 
     def health_at(t: float) -> float:
-        value = health_model.value(measure(state, t, config.health), DEFAULT_PARAMS.norms, config.health)
+        value = health_model.value(
+            measure(state, t, config.health), DEFAULT_PARAMS.norms, config.health
+        )
         assert value is not None
         return value
 

@@ -1,4 +1,4 @@
-"""The live scorer and the offline engine (what `vitals backtest` runs) agree snapshot for snapshot."""
+"""The live scorer and the offline engine (`vitals backtest`) agree snapshot for snapshot."""
 
 from __future__ import annotations
 

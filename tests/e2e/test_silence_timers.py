@@ -11,8 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from vitals.core.settings import Settings
-from vitals.projection.reader import ScoreReader
 from vitals.partitioning import partition_for
+from vitals.projection.reader import ScoreReader
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce, read_all

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+
 from vitals.ingest.errors import SinkUnavailable
 from vitals.ingest.producer import Record
 

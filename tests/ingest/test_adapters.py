@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+
 from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings
 from vitals.ingest.adapters import to_contract

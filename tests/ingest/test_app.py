@@ -8,6 +8,7 @@ import json
 import orjson
 import pytest
 from pydantic import SecretStr
+
 from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RETRY_AFTER_S

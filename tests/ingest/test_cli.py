@@ -6,6 +6,7 @@ import json
 import logging
 
 from click.testing import CliRunner
+
 from vitals.cli import main
 from vitals.ingest.cli import JsonFormatter
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+
 from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import RETRY_AFTER_S

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+
 from vitals.core.settings import Settings
 
 

@@ -4,6 +4,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from click.testing import CliRunner
 from redis.asyncio import Redis
+
 from vitals.core.settings import Settings
 from vitals.projection import keys
 from vitals.projection.cli import rebuild, rebuild_redis

@@ -3,6 +3,7 @@ from __future__ import annotations
 import orjson
 import pytest
 from redis.asyncio import Redis
+
 from vitals.projection.keys import Order
 from vitals.projection.reader import MAX_PAGE_LIMIT, InvalidCursor, ScoreReader, encode_cursor
 from vitals.projection.writer import ScoreProjection

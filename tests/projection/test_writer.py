@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+
 from vitals.projection import keys
 from vitals.projection.writer import ScoreProjection
 

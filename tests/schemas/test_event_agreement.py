@@ -14,6 +14,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vitals.core import events as contract
 from vitals.core.events import InvalidEvent, parse_event
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from vitals.core.events import InvalidEvent, parse_event, parse_timestamp
 
 BASE = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from vitals.core.events import InvalidEvent, parse_event
 
 from .support import (

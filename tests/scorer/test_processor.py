@@ -9,8 +9,8 @@ import pytest
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.partitioning import partition_for
+from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import MemoryStore
 
 PARTITIONS = 8
@@ -101,7 +101,7 @@ def test_resent_event_id_at_a_new_offset_counts_once() -> None:
 )
 def test_bad_records_go_to_dead_letters_with_the_reason(raw: bytes, reason_start: str) -> None:
     out = make_processor(MemoryStore()).process([record(None, "acme", 5, raw=raw)])
-    [(key, value)] = out.dead
+    [(_key, value)] = out.dead
     letter = orjson.loads(value)
     assert letter["reason"].startswith(reason_start)
     assert letter["source"]["offset"] == 5

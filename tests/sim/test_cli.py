@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 from click.testing import CliRunner
+
 from vitals.cli import main
 from vitals.sim.generator import simulate
 

@@ -8,6 +8,7 @@ from statistics import mean, median
 
 import numpy as np
 import pytest
+
 from vitals.core.events import parse_event
 from vitals.sim.columns import NAME_CODE, NAMES
 from vitals.sim.generator import OUT_OF_ORDER_DELAY_S, Simulation, simulate

@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import murmur2
 from click.testing import CliRunner
+
 from vitals.core.settings import Settings
 from vitals.partitioning import kafka_partition
 from vitals.sim.generator import simulate

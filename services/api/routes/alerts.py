@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
+
 from vitals.alerts.acks import Ack, Acks, suppression
 from vitals.alerts.delivery_log import DeliveryLog
 from vitals.alerts.history import MAX_LIMIT, History

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
+
 from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
 from vitals.projection.keys import Order

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
+
 from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
 from vitals.core.events import MAX_ID_LENGTH

@@ -18,6 +18,7 @@ import httpx
 from fastapi import APIRouter, Body, Path, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+
 from vitals.alerts.delivery import RetryPolicy, deliver, install_log_redaction
 from vitals.alerts.destinations import ID_PATTERN, Destination, public_view
 from vitals.alerts.formats import FORMATTERS

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import ValidationError
+
 from vitals.alerts.rules_store import apply_overrides, config_as_dict
 from vitals.api.deps import AdminAccess, ReadAccess, RulesStoreDep
 from vitals.api.routes.destinations import invalid_body

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
 from vitals.api.deps import ReadAccess, ReaderDep
 
 router = APIRouter(tags=["segments"], dependencies=[ReadAccess])

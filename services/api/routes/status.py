@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from redis.exceptions import RedisError
+
 from vitals.api.deps import LagProbeDep, ReadAccess, ReaderDep
 from vitals.api.problems import Problem
 from vitals.projection import keys

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, SectionBlock
+
 from vitals.alerts.formats import slack
 
 from ..support import make_alert

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft6Validator
+
 from vitals.alerts.formats import teams
 
 from ..support import make_alert

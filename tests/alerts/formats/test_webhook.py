@@ -6,6 +6,7 @@ import time
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
 from vitals.alerts.destinations import generate_secret
 from vitals.alerts.formats import webhook
 
