@@ -21,7 +21,7 @@ from .decay import SECONDS_PER_DAY
 from .params import ScoringParams
 from .repurchase import crossing_time as repurchase_crossing
 from .state import CustomerState
-from .usage import measure
+from .usage import SilentUsage
 
 # Bisection to one second: alerts are promised within seconds of the predicted crossing.
 BISECTION_TOLERANCE_S = 1.0
@@ -78,12 +78,14 @@ def next_check(
         )
         candidates.extend(_p_alive_crossings(state, now, params, config, offset))
 
+    silent = SilentUsage(state, config.health)
+
     def health_at(t: float) -> float:
-        h = health_model.value(measure(state, t, config.health), params.norms, config.health)
+        h = health_model.value(silent.at(t), params.norms, config.health)
         return h if h is not None else 0.0
 
     def risk_at(t: float) -> float:
-        usage = measure(state, t, config.health)
+        usage = silent.at(t)
         h = health_model.value(usage, params.norms, config.health)
         return risk_model.value(temperature.value, h, usage, config.risk)
 

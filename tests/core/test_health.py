@@ -149,3 +149,27 @@ def test_a_brand_new_user_is_not_told_activity_stopped(make: EventFactory) -> No
     result = health_at(state, 0.01)
     assert result is not None
     assert all("no product activity" not in r.text for r in result.reasons)
+
+
+def test_silent_usage_projection_equals_the_full_measure(make: EventFactory) -> None:
+    """The timers' O(log n) projection of a silent customer reads what ``measure`` reads."""
+    from vitals.core.config import DEFAULT_CONFIG
+    from vitals.core.engine import ScoringEngine
+    from vitals.core.usage import SilentUsage, measure
+
+    engine = ScoringEngine()
+    engine.apply_all(
+        [make.usage(d / 3, name=f"f{d % 9}", user_id=f"u{d % 17}") for d in range(120)]
+    )
+    state = engine.states["acme"]
+    silent = SilentUsage(state, DEFAULT_CONFIG.health)
+    for days_later in (0.0, 0.5, 3.0, 14.0, 31.0, 90.0):
+        t = state.last_ts + days_later * 86_400.0
+        fast, full = silent.at(t), measure(state, t, DEFAULT_CONFIG.health)
+        assert fast.breadth == pytest.approx(full.breadth, rel=1e-12)
+        assert fast.active_users == full.active_users
+        assert (fast.short_rate, fast.long_rate, fast.trend) == (
+            full.short_rate,
+            full.long_rate,
+            full.trend,
+        )
