@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
 from tqdm import tqdm
 
 from vitals.backtest.baselines import BaselineAccumulator
-from vitals.core.events import Event, InvalidEvent, parse_event
+from vitals.core.events import Event
+from vitals.eventfile import read_event_file
 
 if TYPE_CHECKING:
     from vitals.core.calibration import Calibration, OutcomeCollector
@@ -111,34 +111,20 @@ def _replay(
     baselines = BaselineAccumulator(as_of_ts)
     statuses: Counter[str] = Counter()
     invalid: list[tuple[int, str]] = []
-    with (
-        path.open("rb") as source,
-        tqdm(
-            total=path.stat().st_size,
-            unit="B",
-            unit_scale=True,
-            desc="replay",
-            disable=not progress,
-        ) as bar,
-    ):
-        for number, line in enumerate(source, start=1):
-            bar.update(len(line))
-            if not line.strip():
-                continue
-            try:
-                event = parse_event(orjson.loads(line))
-            except (orjson.JSONDecodeError, InvalidEvent) as err:
-                statuses["invalid"] += 1
-                if len(invalid) < MAX_INVALID_KEPT:
-                    invalid.append((number, str(err)))
-                continue
-            if observe is not None:
-                observe(event)
-            if event.ts > as_of_ts:
-                statuses["after_as_of"] += 1
-                continue
-            baselines.add(event.customer_id, event.type, event.ts)
-            statuses[str(engine.apply(event).status)] += 1
+    for line in read_event_file(path, progress=progress):
+        event = line.event
+        if event is None:
+            statuses["invalid"] += 1
+            if len(invalid) < MAX_INVALID_KEPT:
+                invalid.append((line.number, str(line.error)))
+            continue
+        if observe is not None:
+            observe(event)
+        if event.ts > as_of_ts:
+            statuses["after_as_of"] += 1
+            continue
+        baselines.add(event.customer_id, event.type, event.ts)
+        statuses[str(engine.apply(event).status)] += 1
     return baselines.result(), statuses, invalid
 
 

@@ -94,37 +94,10 @@ class ScorerApp:
             table_cleanup_interval=3600.0,
         )
         ProducerBuffer.max_messages = PRODUCER_BUFFER_MESSAGES
-        self.events_topic = self.app.topic(
-            settings.topic_events,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=settings.partitions,
-        )
-        self.scores_topic = self.app.topic(
-            settings.topic_scores,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=settings.partitions,
-        )
-        self.alerts_topic = self.app.topic(
-            settings.topic_alerts,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=settings.partitions,
-        )
-        self.dead_topic = self.app.topic(
-            settings.topic_events_dead,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-        )
+        self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
+        self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
+        self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)
+        self.dead_topic = self._raw_topic(settings.topic_events_dead)
         self.table = self.app.Table(
             "customers",
             default=None,
@@ -158,6 +131,17 @@ class ScorerApp:
             self.app.timer(REFIT_CHECK_S)(self._maybe_refit)
         self._last_refit_at = 0.0
         self._last_refit_customers = 0
+
+    def _raw_topic(self, name: str, partitions: int | None = None) -> faust.TopicT:
+        """A topic of raw bytes (keys and values pass through Faust undecoded)."""
+        return self.app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
 
     def _now(self, partition: int) -> float:
         if self.settings.clock == "wall":

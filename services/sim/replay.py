@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
-from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings
+from vitals.eventfile import read_event_file
 from vitals.partitioning import kafka_partition
 
 # One JSON value per envelope must stay under the broker's default message.max.bytes (1 MiB)
@@ -149,42 +149,26 @@ async def replay_file(
         partitions = await _partitions(producer, topic)
         envelopes = _Envelopes(envelope_size) if envelope_size > 1 else None
         pacer = _Pacer(rate)
-        with (
-            path.open("rb") as source,
-            tqdm(
-                total=path.stat().st_size,
-                unit="B",
-                unit_scale=True,
-                desc="replay",
-                disable=not progress,
-            ) as bar,
-        ):
-            for number, line in enumerate(source, start=1):
-                bar.update(len(line))
-                report.lines = number
-                if not line.strip():
-                    continue
-                try:
-                    raw = orjson.loads(line)
-                    event = parse_event(raw)
-                except (orjson.JSONDecodeError, InvalidEvent) as err:
-                    _invalid(report, number, str(err), on_invalid)
-                    continue
-                key = event.customer_id.encode()
-                value = orjson.dumps(raw)
-                report.events += 1
-                if envelopes is None:
-                    await send(key, value, None)
-                else:
-                    partition = partitions[kafka_partition(key, len(partitions))]
-                    if envelopes.add(partition, key, value):
-                        await send(*envelopes.take(partition)[:2], partition)
-                    for stale in envelopes.stale(time.monotonic()):
-                        await send(*envelopes.take(stale)[:2], stale)
-                await pacer.wait(report.events)
-            if envelopes is not None:
-                for partition in envelopes.pending():
+        for line in read_event_file(path, progress=progress):
+            report.lines = line.number
+            if line.event is None:
+                _invalid(report, line.number, str(line.error), on_invalid)
+                continue
+            key = line.event.customer_id.encode()
+            value = orjson.dumps(line.raw)
+            report.events += 1
+            if envelopes is None:
+                await send(key, value, None)
+            else:
+                partition = partitions[kafka_partition(key, len(partitions))]
+                if envelopes.add(partition, key, value):
                     await send(*envelopes.take(partition)[:2], partition)
+                for stale in envelopes.stale(time.monotonic()):
+                    await send(*envelopes.take(stale)[:2], stale)
+            await pacer.wait(report.events)
+        if envelopes is not None:
+            for partition in envelopes.pending():
+                await send(*envelopes.take(partition)[:2], partition)
         await asyncio.gather(*in_flight)
         await producer.flush()
     finally:
