@@ -53,8 +53,7 @@ def receiver(port: int, arrivals: dict[str, tuple[float, dict]]) -> uvicorn.Serv
     return server
 
 
-def events_for(i: int, crossing: float) -> list[dict]:
-    cid = f"quiet-{i:04d}"
+def events_for(cid: str, i: int, crossing: float) -> list[dict]:
     last_usage = crossing - DEFAULT_CONFIG.alerts.gone_quiet_days * DAY
     start = last_usage - 50 * DAY
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"  # noqa: E731
@@ -143,7 +142,7 @@ def main() -> None:
         )
         for name, cmd in (
             ("scorer", ["scorer", "--loglevel", "warn"]),
-            ("notifier", ["notifier"]),
+            ("notifier", ["notifier", "--start-at", "earliest"]),
             ("ingest", ["ingest"]),
         )
     ]
@@ -159,12 +158,14 @@ def main() -> None:
         time.sleep(8)  # the scorer and the notifier join their consumer groups
         t0 = time.time()
         crossings = {
-            f"quiet-{i:04d}": t0 + LEAD_S + args.spread_s * i / max(1, args.customers - 1)
+            # Alert ids are (customer, rule, episode): new customer ids per run, or the
+            # notifier rightly skips what an earlier run already delivered.
+            f"quiet-{run}-{i:04d}": t0 + LEAD_S + args.spread_s * i / max(1, args.customers - 1)
             for i in range(args.customers)
         }
         batch: list[dict] = []
-        for i, (_cid, crossing) in enumerate(crossings.items()):
-            batch += events_for(i, crossing)
+        for i, (cid, crossing) in enumerate(crossings.items()):
+            batch += events_for(cid, i, crossing)
         for k in range(0, len(batch), 1000):
             response = httpx.post(
                 f"{base}/v1/batch", json={"batch": batch[k : k + 1000]}, timeout=30

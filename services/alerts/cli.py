@@ -183,7 +183,15 @@ async def run_notifier(
     show_default=True,
     help="Seconds to let queued deliveries finish on SIGTERM/SIGINT.",
 )
-def notifier(stop_deadline: float) -> None:
+@click.option(
+    "--start-at",
+    type=click.Choice(["latest", "earliest"]),
+    default=AUTO_OFFSET_RESET,
+    show_default=True,
+    help="Where a NEW consumer group starts reading `alerts` (an existing one resumes where it "
+    "stopped): latest skips alerts raised before the first start; earliest delivers them all.",
+)
+def notifier(stop_deadline: float, start_at: str) -> None:
     """Deliver alerts from the `alerts` topic to Slack, Teams, Google Chat, Discord, webhooks."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
@@ -198,6 +206,7 @@ def notifier(stop_deadline: float) -> None:
             stop,
             stop_deadline_s=stop_deadline,
             bootstrap_json=os.environ.get(ENV_DESTINATIONS),
+            auto_offset_reset=start_at,
         )
 
     asyncio.run(main())

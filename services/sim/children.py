@@ -65,7 +65,8 @@ def service_specs(settings: Settings) -> list[ChildSpec]:
             {"VITALS_CLOCK": "wall"},
         ),
         ChildSpec("api", ["api"], f"http://{settings.api_host}:{settings.api_port}/healthz"),
-        ChildSpec("notifier", ["notifier"]),
+        # earliest: the demo's first alerts (raised while the notifier joins) reach the history too.
+        ChildSpec("notifier", ["notifier", "--start-at", "earliest"]),
     ]
 
 
