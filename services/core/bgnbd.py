@@ -23,6 +23,7 @@ Scalar functions use :mod:`math` (they run once per event on the scorer's hot pa
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -100,11 +101,27 @@ def expected_purchases(
     """
     if t <= 0.0:
         return 0.0
+    return around_a_singularity(_expected_purchases_at, t, x, t_x, T, r, alpha, a, b)
+
+
+def around_a_singularity(
+    at: Callable[[float, float, float, float, float, float, float, float], float],
+    t: float,
+    x: float,
+    t_x: float,
+    T: float,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+) -> float:
+    """``at(t, x, t_x, T, r, alpha, a, b)``, averaged across a = 1 when a is that close to it: the
+    expectation formulas (BG/NBD and MBG/NBD alike) divide by a − 1 but are continuous there."""
     if abs(a - 1.0) < A_SINGULARITY_OFFSET:
-        lo = _expected_purchases_at(t, x, t_x, T, r, alpha, 1.0 - A_SINGULARITY_OFFSET, b)
-        hi = _expected_purchases_at(t, x, t_x, T, r, alpha, 1.0 + A_SINGULARITY_OFFSET, b)
+        lo = at(t, x, t_x, T, r, alpha, 1.0 - A_SINGULARITY_OFFSET, b)
+        hi = at(t, x, t_x, T, r, alpha, 1.0 + A_SINGULARITY_OFFSET, b)
         return 0.5 * (lo + hi)
-    return _expected_purchases_at(t, x, t_x, T, r, alpha, a, b)
+    return at(t, x, t_x, T, r, alpha, a, b)
 
 
 def p_alive_crossing_time(

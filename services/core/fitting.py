@@ -214,25 +214,29 @@ def fit_bgnbd(
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike, initial: Sequence[float] | None = None
 ) -> FitResult:
     """MLE of BG/NBD (r, alpha [days], a, b) from per-customer (x, t_x, T) in days."""
-    xa, ta, Ta = _purchase_arrays(x, t_x, T)
-    return _mle(
-        "bgnbd",
-        ("r", "alpha", "a", "b"),
-        lambda th: float(np.sum(bgnbd.loglik(th, xa, ta, Ta))),
-        initial or _default_bg_initial(Ta),
-        xa.size,
-    )
+    return _fit_purchases("bgnbd", bgnbd.loglik, x, t_x, T, initial)
 
 
 def fit_mbgnbd(
     x: ArrayLike, t_x: ArrayLike, T: ArrayLike, initial: Sequence[float] | None = None
 ) -> FitResult:
     """MLE of MBG/NBD (r, alpha [days], a, b) from per-customer (x, t_x, T) in days."""
+    return _fit_purchases("mbgnbd", mbgnbd.loglik, x, t_x, T, initial)
+
+
+def _fit_purchases(
+    model: str,
+    loglik: Callable[..., NDArray[np.float64]],
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    initial: Sequence[float] | None,
+) -> FitResult:
     xa, ta, Ta = _purchase_arrays(x, t_x, T)
     return _mle(
-        "mbgnbd",
+        model,
         ("r", "alpha", "a", "b"),
-        lambda th: float(np.sum(mbgnbd.loglik(th, xa, ta, Ta))),
+        lambda th: float(np.sum(loglik(th, xa, ta, Ta))),
         initial or _default_bg_initial(Ta),
         xa.size,
     )

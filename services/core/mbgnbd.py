@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
 
-from .bgnbd import A_SINGULARITY_OFFSET, BGParams, hyp_bracket, inv_one_plus_exp
+from .bgnbd import BGParams, around_a_singularity, hyp_bracket, inv_one_plus_exp
 
 __all__ = ["BGParams", "expected_purchases", "loglik", "p_alive", "p_alive_crossing_time"]
 
@@ -54,11 +54,7 @@ def expected_purchases(
     """
     if t <= 0.0:
         return 0.0
-    if abs(a - 1.0) < A_SINGULARITY_OFFSET:
-        lo = _expected_purchases_at(t, x, t_x, T, r, alpha, 1.0 - A_SINGULARITY_OFFSET, b)
-        hi = _expected_purchases_at(t, x, t_x, T, r, alpha, 1.0 + A_SINGULARITY_OFFSET, b)
-        return 0.5 * (lo + hi)
-    return _expected_purchases_at(t, x, t_x, T, r, alpha, a, b)
+    return around_a_singularity(_expected_purchases_at, t, x, t_x, T, r, alpha, a, b)
 
 
 def p_alive_crossing_time(
