@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,16 +14,7 @@ from vitals.backtest.runner import (
     run_calibrated_backtest,
     write_scores,
 )
-
-
-def _moment(value: str) -> float:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date-time, e.g. 2026-10-01T00:00:00Z"
-        ) from None
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+from vitals.moments import parse_moment
 
 
 @click.command("backtest")
@@ -78,7 +68,7 @@ def backtest(
     quiet: bool,
 ) -> None:
     """Replay EVENTS (JSONL, event time <= --as-of) through the scoring core and write SCORES."""
-    as_of_ts = _moment(as_of_text)
+    as_of_ts = parse_moment(as_of_text).timestamp()
     if calibrate:
         _calibrated(events, as_of_ts, as_of_text, out, labels_path, horizon_days, no_refit, quiet)
         return

@@ -15,21 +15,12 @@ import click
 import orjson
 from tqdm import tqdm
 
+from vitals.moments import parse_moment
 from vitals.sim.generator import Kind, Simulation
 from vitals.sim.generator import simulate as run_simulation
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 LABEL_COLUMNS = ("customer_id", "kind", "archetype", "churned", "buys_again")
-
-
-def _parse_moment(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date-time, e.g. 2026-10-01T00:00:00Z"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def write_events(path: Path, sim: Simulation, until: datetime | None, progress: bool = True) -> int:
@@ -135,13 +126,13 @@ def simulate(
     """Write a synthetic event stream (JSONL) and, with --labels, what happened after --as-of."""
     horizon = timedelta(days=horizon_days)
     if start_text:
-        start = _parse_moment(start_text)
+        start = parse_moment(start_text)
     elif as_of_text:
-        start = _parse_moment(as_of_text) + horizon - timedelta(days=days)
+        start = parse_moment(as_of_text) + horizon - timedelta(days=days)
     else:
         start = DEFAULT_START
     end = start + timedelta(days=days)
-    as_of = _parse_moment(as_of_text) if as_of_text else end - horizon
+    as_of = parse_moment(as_of_text) if as_of_text else end - horizon
     if not start <= as_of <= end:
         raise click.BadParameter(
             f"as_of {as_of.isoformat()} is outside the window "
