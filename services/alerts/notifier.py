@@ -161,6 +161,7 @@ class Notifier:
                 monotonic=self._monotonic,
                 sleep=self._sleep,
                 rng=self._rng,
+                suppressed=self._suppression,
             )
             worker.start()
             self._workers[dest.id] = worker

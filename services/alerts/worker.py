@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +83,12 @@ class DestinationWorker:
         monotonic: Callable[[], float],
         sleep: Sleep,
         rng: Callable[[], float],
+        suppressed: Callable[[Mapping[str, Any]], Awaitable[str | None]] | None = None,
     ) -> None:
+        """``suppressed(alert)``: "acked"/"snoozed" when a CSM asked, since it was queued, not to
+        send it; checked again just before sending (an alert queued behind a rate limit or a slow
+        destination can be acknowledged while it waits)."""
+        self._suppressed = suppressed
         self.destination = dest
         self.pending: deque[Job] = deque()
         self.in_flight: list[Job] = []
@@ -140,7 +145,9 @@ class DestinationWorker:
             can_digest = FORMATTERS[self.destination.kind].render_digest is not None
             self.in_flight = take_batch(self.pending, self._digest, can_digest=can_digest)
             try:
-                await self._send(self.in_flight)
+                to_send = await self._still_wanted(self.in_flight)
+                if to_send:
+                    await self._send(to_send)
             except Exception:
                 # A bug or a broken store must not kill the worker: report and move on.
                 log.exception("alerts worker %s failed on a message", self.destination.id)
@@ -149,6 +156,28 @@ class DestinationWorker:
                     job.ticket.finish(self.destination.id, job.outcome)
                 self.in_flight = []
                 self._metrics.queue_depth.labels(self.destination.id).set(self.depth())
+
+    async def _still_wanted(self, batch: list[Job]) -> list[Job]:
+        """The jobs not acknowledged or snoozed while they waited; the others are logged as such."""
+        if self._suppressed is None:
+            return batch
+        kept: list[Job] = []
+        for job in batch:
+            reason = await self._suppressed(job.alert)
+            if reason is None:
+                kept.append(job)
+                continue
+            job.outcome = reason
+            await self._log.put(
+                DeliveryState(
+                    alert_id=job.alert_id,
+                    destination_id=self.destination.id,
+                    status=reason,  # type: ignore[arg-type]
+                    updated_at=self._clock(),
+                )
+            )
+            self._metrics.deliveries.labels(self.destination.kind, reason).inc()
+        return kept
 
     async def _send(self, batch: list[Job]) -> None:
         dest = self.destination

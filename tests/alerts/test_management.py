@@ -266,3 +266,28 @@ async def test_time_from_predicted_crossing_to_delivery_is_measured_per_kind(
     assert registry.get_sample_value(f"{name}_sum", labels) == pytest.approx(30.0)
     assert registry.get_sample_value(f"{name}_bucket", {**labels, "le": "30.0"}) == 1
     assert registry.get_sample_value(f"{name}_bucket", {**labels, "le": "10.0"}) == 0
+
+
+async def test_an_alert_acked_while_queued_behind_the_rate_limit_is_not_sent(
+    settings: Settings, redis: Redis, server: ScriptedServer
+) -> None:
+    registry = CollectorRegistry()
+    first = make_alert(customer_id="acme", rule="at_risk")
+    queued = make_alert(customer_id="globex", rule="gone_quiet")
+    url = server.url("hook/slow")
+    # One message per 2 s: the second alert waits in the destination's queue.
+    body = {"kind": "webhook", "url": url, "rate_per_s": 0.5, "burst": 1}
+    async with api_client(settings) as api:
+        answer = await api.put("/v1/destinations/slow", json=body, headers=ADMIN)
+        assert answer.status_code in (200, 201), answer.text
+        async with redis_notifier(redis, registry) as notifier:
+            assert await _send(notifier, first) == {"slow": "delivered"}
+            waiting = await notifier.submit(queued)
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            ack = await api.post(f"/v1/alerts/{queued['alert_id']}/ack", headers=READER)
+            assert ack.status_code == 200
+            assert await asyncio.wait_for(waiting, 5) == {"slow": "acked"}
+    assert len(server.received("hook/slow")) == 1
+    state = await RedisDeliveryLog(redis).get(queued["alert_id"], "slow")
+    assert state is not None and state.status == "acked" and state.attempts == 0
