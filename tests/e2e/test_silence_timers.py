@@ -55,11 +55,11 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
     before = [e for e in stream if e["timestamp"] <= _iso(restart_at)]
     after = [e for e in stream if e["timestamp"] > _iso(restart_at)]
 
-    with running("scorer-1", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+    with running("scorer-1", ["scorer", "--loglevel", "info"], settings, tmp_path):
         await produce(settings, event_records(before))
         await await_for(
             lambda: _scored_up_to(settings, busy, restart_at - HOUR),
-            timeout=120,
+            timeout=240,
             what="first half scored",
         )
         snaps = [
@@ -72,11 +72,11 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
         )["risk"]["value"]
     # A new container: the scorer's local state is gone and must come back from the changelog.
     shutil.rmtree(Path(settings.data_dir) / "scorer", ignore_errors=True)
-    with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+    with running("scorer-2", ["scorer", "--loglevel", "info"], settings, tmp_path):
         await produce(settings, event_records(after))
         await await_for(
             lambda: _scored_up_to(settings, busy, T0 + 60 * DAY - 2 * HOUR),
-            timeout=120,
+            timeout=240,
             what="second half scored",
         )
         alerts = [v for _, v in await read_all(settings, settings.topic_alerts)]
