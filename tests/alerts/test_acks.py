@@ -4,7 +4,6 @@ their time so replays still meet them)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -18,14 +17,6 @@ from vitals.alerts.acks import (
     InMemoryAckStore,
     suppression,
 )
-from vitals.core.settings import Settings
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 def test_suppression_compares_the_snooze_with_the_raise_time() -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import redis.asyncio as aioredis
 
@@ -14,21 +12,13 @@ from vitals.alerts.delivery_log import (
     RedisDeliveryLog,
     is_delivered,
 )
-from vitals.core.settings import Settings
-
-
-@pytest.fixture
-async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
 def delivery_log(request: pytest.FixtureRequest) -> DeliveryLog:
     if request.param == "memory":
         return InMemoryDeliveryLog()
-    return RedisDeliveryLog(request.getfixturevalue("redis_client"))
+    return RedisDeliveryLog(request.getfixturevalue("redis"))
 
 
 async def test_states_are_kept_per_alert_and_destination(delivery_log: DeliveryLog) -> None:
@@ -65,7 +55,7 @@ async def test_states_are_kept_per_alert_and_destination(delivery_log: DeliveryL
     assert await is_delivered(delivery_log, "a1", "s")
 
 
-async def test_redis_entries_expire_after_the_ttl(redis_client: aioredis.Redis) -> None:
-    await RedisDeliveryLog(redis_client).put(DeliveryState(alert_id="a9", destination_id="s"))
-    ttl = await redis_client.ttl(DELIVERY_KEY + "a9")
+async def test_redis_entries_expire_after_the_ttl(redis: aioredis.Redis) -> None:
+    await RedisDeliveryLog(redis).put(DeliveryState(alert_id="a9", destination_id="s"))
+    ttl = await redis.ttl(DELIVERY_KEY + "a9")
     assert DELIVERY_LOG_TTL_S - 5 <= ttl <= DELIVERY_LOG_TTL_S

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from vitals.alerts.destinations import (
     mask_url,
     public_view,
 )
-from vitals.core.settings import Settings
 
 SLACK_URL = "https://hooks.slack.com/services/T0000SECRET/B0000SECRET/abcdefghSECRETXYZW"
 
@@ -69,18 +67,11 @@ def test_invalid_destinations_are_refused_without_echoing_the_url() -> None:
         slack(kind="email")
 
 
-@pytest.fixture
-async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
-
-
 @pytest.fixture(params=["memory", "redis"])
 def store(request: pytest.FixtureRequest) -> DestinationStore:
     if request.param == "memory":
         return InMemoryDestinationStore()
-    return RedisDestinationStore(request.getfixturevalue("redis_client"))
+    return RedisDestinationStore(request.getfixturevalue("redis"))
 
 
 async def test_store_put_get_list_delete(store: DestinationStore) -> None:
@@ -102,9 +93,9 @@ async def test_store_put_get_list_delete(store: DestinationStore) -> None:
 
 
 async def test_redis_store_keeps_one_hash_under_the_vitals_prefix(
-    redis_client: aioredis.Redis,
+    redis: aioredis.Redis,
 ) -> None:
-    await RedisDestinationStore(redis_client).put(slack())
+    await RedisDestinationStore(redis).put(slack())
     assert DESTINATIONS_KEY.startswith("vitals:alerts:")
-    stored = json.loads(await redis_client.hget(DESTINATIONS_KEY, "sales"))
+    stored = json.loads(await redis.hget(DESTINATIONS_KEY, "sales"))
     assert stored["url"] == SLACK_URL  # the real URL is stored: the notifier needs it

@@ -3,9 +3,6 @@ expiring bodies, idempotent on replays."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from redis.asyncio import Redis
 
 from vitals.alerts.history import (
@@ -16,16 +13,8 @@ from vitals.alerts.history import (
     AlertHistory,
     InMemoryAlertHistory,
 )
-from vitals.core.settings import Settings
 
 from .support import make_alert
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 def _ids(alerts: list[dict[str, object]]) -> list[object]:

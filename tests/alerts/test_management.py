@@ -46,13 +46,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
-
-
 @asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={"api_keys": KEYS}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import ValidationError
@@ -11,14 +10,6 @@ from redis.asyncio import Redis
 
 from vitals.alerts.rules_store import RULES_KEY, RulesStore, apply_overrides, validate_overrides
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
-from vitals.core.settings import Settings
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 def test_apply_overrides_replaces_only_the_named_alert_fields() -> None:
