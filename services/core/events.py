@@ -131,6 +131,23 @@ def parse_timestamp(value: str) -> float:
     return parsed.timestamp()
 
 
+def utc_offset_s(timestamp: str) -> int:
+    """The UTC offset written in an RFC 3339 timestamp, seconds (0 for Z or an unparsable text)."""
+    if timestamp[-1:] in ("Z", "z") or len(timestamp) < 6 or timestamp[-6] not in "+-":
+        return 0
+    sign = -1 if timestamp[-6] == "-" else 1
+    try:
+        return sign * (int(timestamp[-5:-3]) * 3600 + int(timestamp[-2:]) * 60)
+    except ValueError:
+        return 0
+
+
+def local_day(event_ts: float, timestamp: str) -> int:
+    """The calendar day (days since 1970-01-01) of an event in its own UTC offset: the
+    customer-local day the app wrote, so an evening order in Tokyo is not split at UTC midnight."""
+    return int((event_ts + utc_offset_s(timestamp)) // 86_400)
+
+
 def is_date(value: str) -> bool:
     """True for a real calendar date written YYYY-MM-DD (years 1900–2099)."""
     if _DATE_RE.match(value) is None:

@@ -18,7 +18,9 @@ from .conftest import EventFactory, at
 
 CFG = DEFAULT_CONFIG
 # Lateness large enough that any arrival order is folded: the property below interleaves freely.
-ANY_ORDER = ScoringConfig(stream=StreamConfig(allowed_lateness_days=10_000.0))
+ANY_ORDER = ScoringConfig(
+    stream=StreamConfig(allowed_lateness_days=10_000.0, lateness_days_by_type={})
+)
 
 
 def fold(events: list[Event], config: ScoringConfig = CFG) -> CustomerState:
@@ -188,17 +190,21 @@ def test_more_renewals_mean_a_warmer_subscriber(make: EventFactory) -> None:
 # --- purchase-only customers ---------------------------------------------------------------------
 
 
-def test_purchase_only_customer_uses_mbgnbd_p_alive(make: EventFactory) -> None:
+def test_purchase_only_customer_is_p_of_buying_within_the_horizon_under_mbgnbd(
+    make: EventFactory,
+) -> None:
     state = fold([make.purchase(0), make.purchase(20), make.purchase(50)])
     result = temperature_at(state, 120)
-    expected = mbgnbd.p_alive(2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    horizon = CFG.temperature.horizon_days
+    expected = mbgnbd.p_purchase_within(horizon, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
     assert result.model == "mbgnbd"
-    assert result.p_alive == pytest.approx(expected, rel=1e-12)
-    # No adjustments apply; only the calibrated level shift of the purchase family (2026.11.2).
+    assert result.p_alive == pytest.approx(mbgnbd.p_alive(2.0, 50.0, 120.0, *PRIORS.mbgnbd))
+    assert result.p_alive is not None and expected < result.p_alive
+    # No adjustments apply and the purchase family's level shift is 0 since 2026.12.1.
     shifted = sigmoid(logit(expected) + CFG.temperature.purchase_log_odds_shift)
     assert result.raw == pytest.approx(100 * shifted, rel=1e-9)
     assert result.value == round(result.raw, 2)
-    assert result.components["p_model"] == pytest.approx(expected, abs=1e-6)
+    assert "P(buys again within 3 months)" in reason_texts(result)["purchase_recency"]
     assert (result.components["x"], result.components["t_x_days"], result.components["T_days"]) == (
         2.0,
         50.0,
