@@ -79,10 +79,15 @@ def p_buy_within(
     model = bgnbd if config.purchase_model == "bgnbd" else mbgnbd
     parameters = params.bgnbd if config.purchase_model == "bgnbd" else params.mbgnbd
     p_alive = model.p_alive(x, t_x, T, *parameters)
+    if config.purchase_model == "mbgnbd_poisson":
+        expected = model.expected_purchases(config.horizon_days, x, t_x, T, *parameters)
+        if math.isfinite(expected):
+            return -math.expm1(-max(0.0, expected)), p_alive
+        # 2F1 failed at these parameters: the exact closed form needs no special function.
     return model.p_purchase_within(config.horizon_days, x, t_x, T, *parameters), p_alive
 
 
-PURCHASE_MODELS = frozenset({"mbgnbd", "bgnbd"})
+PURCHASE_MODELS = frozenset({"mbgnbd_poisson", "mbgnbd", "bgnbd"})
 # Customers who never paid: their temperature is a conversion prior, not a renewal model.
 UNPAID_MODELS = frozenset({"trial", "free"})
 # Adjustment code -> the TemperatureConfig field holding its log-odds per unit of signal. The

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -194,7 +196,7 @@ def test_purchase_only_customer_is_p_of_buying_within_the_horizon_under_mbgnbd(
     make: EventFactory,
 ) -> None:
     state = fold([make.purchase(0), make.purchase(20), make.purchase(50)])
-    result = temperature_at(state, 120)
+    result = temperature_at(state, 120, replace(CFG.temperature, purchase_model="mbgnbd"))
     horizon = CFG.temperature.horizon_days
     expected = mbgnbd.p_purchase_within(horizon, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
     assert result.model == "mbgnbd"
@@ -210,6 +212,18 @@ def test_purchase_only_customer_is_p_of_buying_within_the_horizon_under_mbgnbd(
         50.0,
         120.0,
     )
+
+
+def test_the_default_purchase_temperature_is_the_poisson_form_of_expected_purchases(
+    make: EventFactory,
+) -> None:
+    state = fold([make.purchase(0), make.purchase(20), make.purchase(50)])
+    result = temperature_at(state, 120)
+    expected = mbgnbd.expected_purchases(90.0, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    assert CFG.temperature.purchase_model == "mbgnbd_poisson"
+    assert result.raw == pytest.approx(100 * (1 - math.exp(-expected)), rel=1e-9)
+    exact = mbgnbd.p_purchase_within(90.0, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    assert 0 < exact < result.raw / 100  # Jensen: the Poisson form is above the mixture's
 
 
 def test_one_time_buyer_cools_down_under_mbgnbd_but_not_under_bgnbd(make: EventFactory) -> None:
