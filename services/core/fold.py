@@ -287,6 +287,7 @@ def _apply_subscription(state: CustomerState, event: Event, config: ScoringConfi
         state.billing_anchor_ts = max(state.billing_anchor_ts, ts)
     if name in MRR_NAMES and amount is not None and ts >= state.mrr_ts:
         state.mrr, state.mrr_ts = amount, ts
+    paid_before = state.sub_paid_ts
     if name in ACTIVE_NAMES:
         if trial:
             state.sub_trial = True
@@ -303,7 +304,10 @@ def _apply_subscription(state: CustomerState, event: Event, config: ScoringConfi
             prior = int((ts - started) // (own * SECONDS_PER_DAY))
         state.renewals_prior = max(state.renewals_prior, prior or 0)
     elif name == "renewed":
-        state.renewals += 1
+        # The first payment after a trial (Stripe bills it as a cycle) converts, it does not renew.
+        converting = state.sub_trial and paid_before == 0.0
+        if not converting:
+            state.renewals += 1
         declared = _count(props, "renewal_count")
         if declared is not None:
             state.renewals_declared = max(state.renewals_declared, declared)

@@ -387,3 +387,14 @@ def test_state_of_every_new_field_round_trips(make: EventFactory) -> None:
     state = engine.states["acme"]
     assert CustomerState.from_bytes(state.to_bytes()) == state
     assert DAY == 86_400.0
+
+
+def test_the_first_payment_after_a_trial_converts_and_is_not_a_renewal(make: EventFactory) -> None:
+    engine = engine_of(
+        make.subscription(0, "started", amount=50.0, properties={"trial": True}),
+        make.subscription(14, "renewed", amount=50.0),  # Stripe: the first paid cycle
+        make.subscription(44, "renewed", amount=50.0),
+    )
+    state = engine.states["acme"]
+    assert state.sub_paid_ts == at(14)
+    assert state.renewals_survived == 1
