@@ -11,6 +11,9 @@ MAX_BATCH_EVENTS = 1_000
 # properties; the cap keeps one request's memory bounded (the body is read in full before JSON
 # parsing), and so no single event can exceed Kafka's default 1 MB record limit.
 MAX_BODY_BYTES = 1024 * 1024
+# Bytes per request body after gzip/deflate decoding: the same cap, for the same reasons (memory,
+# Kafka's record limit); the wire cap alone would let a 1 MiB gzip body inflate to ~1 GiB.
+MAX_DECODED_BYTES = MAX_BODY_BYTES
 
 # --- Kafka producer ------------------------------------------------------------------------
 # aiokafka's per-request timeout (produce and metadata). aiokafka may wait up to twice this for a
