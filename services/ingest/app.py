@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vitals.core.apikeys import ApiKeys
 from vitals.core.settings import Settings
 
-from . import cloudevents
+from . import cloudevents, stripe_map
 from .adapters import Adapters
 from .auth import header_key, require_ingest
 from .body import read_body
@@ -44,6 +44,7 @@ from .errors import (
     BadBatch,
     BadEvent,
     BatchTooLarge,
+    DoorClosed,
     Forbidden,
     IngestError,
     SinkUnavailable,
@@ -54,6 +55,7 @@ from .intake import Outcome, intake
 from .limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
 from .metrics import IngestMetrics
 from .producer import EventSink, KafkaEventSink, ManagedSink
+from .stripe_webhook import SIGNATURE_HEADER, verify
 
 BATCH_DESCRIPTION = (
     'Body: {"batch": [event, ...]} (contract events, Segment/RudderStack calls or CloudEvents), '
@@ -65,7 +67,8 @@ BATCH_DESCRIPTION = (
 log = logging.getLogger(__name__)
 
 BATCH_ROUTE = "/v1/batch"
-KNOWN_ROUTES = frozenset({BATCH_ROUTE, "/healthz", "/readyz", "/metrics"})
+STRIPE_ROUTE = "/v1/stripe/webhook"
+KNOWN_ROUTES = frozenset({BATCH_ROUTE, STRIPE_ROUTE, "/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
@@ -139,6 +142,48 @@ def create_app(
             # One CloudEvent per request: a 2xx would tell its sender it was delivered.
             _count(metrics, outcome)
             metrics.batches.labels(outcome="bad_request").inc()
+            raise BadEvent(outcome.rejected[0]["error"], outcome.rejected)
+        await _write(event_sink, metrics, outcome)
+        return Response(orjson.dumps(outcome.answer()), media_type="application/json")
+
+    stripe_secret = settings.stripe_webhook_secret.get_secret_value()
+    customer_key = settings.stripe_customer_id_key
+
+    @app.post(
+        STRIPE_ROUTE,
+        summary="Stripe webhook endpoint: subscription events from Stripe Billing",
+        description="Verified with the endpoint's signing secret (Stripe-Signature); no API key.",
+    )
+    async def post_stripe(request: Request) -> Response:
+        if not stripe_secret:
+            raise DoorClosed(
+                "the Stripe door is closed: set VITALS_STRIPE_WEBHOOK_SECRET to this endpoint's "
+                "signing secret (whsec_...)"
+            )
+        headers = request.headers
+        body = await read_body(
+            request.stream(), headers.get("content-length"), headers.get("content-encoding")
+        )
+        verify(
+            body,
+            headers.get(SIGNATURE_HEADER),
+            stripe_secret,
+            settings.stripe_webhook_tolerance_s,
+        )
+        event = _json(body)
+        if not isinstance(event, dict):
+            raise BadBatch("a Stripe event is a JSON object")
+        outcome = intake(
+            [event],
+            lambda raw: stripe_map.to_contract(raw, customer_key),
+            clock(),
+            settings.max_future_skew_s,
+        )
+        if outcome.rejected:
+            # Signed by Stripe yet not mappable: a non-2xx keeps it visible in Stripe's
+            # dashboard and retried, instead of dropped.
+            _count(metrics, outcome)
+            log.warning("stripe event rejected", extra={"rejected": outcome.rejected})
             raise BadEvent(outcome.rejected[0]["error"], outcome.rejected)
         await _write(event_sink, metrics, outcome)
         return Response(orjson.dumps(outcome.answer()), media_type="application/json")
