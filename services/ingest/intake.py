@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from vitals.core.events import InvalidEvent, parse_event
+from vitals.core.events import Event, InvalidEvent, parse_event
 
 from .mapped import Ignored
 from .producer import Record
@@ -48,9 +48,10 @@ def intake(items: Sequence[Any], mapper: Mapper, now: float, max_future_skew_s: 
                 )
                 continue
             event = parse_event(mapped)
-            if event.ts > latest:
+            ts = _event_time(event)
+            if ts > latest:
                 raise InvalidEvent(
-                    f"timestamp: {event.timestamp} is {event.ts - now:.0f} s ahead of the ingest "
+                    f"timestamp: {event.timestamp} is {ts - now:.0f} s ahead of the ingest "
                     f"clock; at most {max_future_skew_s:g} s is accepted "
                     "(VITALS_MAX_FUTURE_SKEW_S): fix the sending host's clock",
                     event.event_id,
@@ -63,3 +64,10 @@ def intake(items: Sequence[Any], mapper: Mapper, now: float, max_future_skew_s: 
         # The value is the event exactly as received (validated, nothing added), or as mapped.
         outcome.records.append((event.customer_id.encode("utf-8"), orjson.dumps(mapped)))
     return outcome
+
+
+def _event_time(event: Event) -> float:
+    """``event.ts`` without pydantic's ``__getattr__`` for private attributes, which measured
+    ~40x slower than a dict lookup (a tenth of ingest's CPU per event)."""
+    private = event.__pydantic_private__
+    return float(private["_ts"]) if private and "_ts" in private else event.ts

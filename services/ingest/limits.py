@@ -24,6 +24,10 @@ PRODUCER_REQUEST_TIMEOUT_MS = 5_000
 DELIVERY_TIMEOUT_S = 10.0
 # Small linger: batches of one request go out together; a few ms of latency, fewer requests.
 PRODUCER_LINGER_MS = 5
+# Bytes per Kafka record batch (aiokafka's default is 16 KiB). A 500-event request spreads ~150 KB
+# over the partitions; 256 KiB lets each partition's share go out as one batch. Below the broker's
+# 1 MiB message.max.bytes.
+PRODUCER_MAX_BATCH_BYTES = 256 * 1024
 # Retry-After (seconds) sent with 503: long enough for a broker restart (~2-3 s measured) or a
 # leader move, short enough that clients' buffers do not pile up.
 RETRY_AFTER_S = 5
