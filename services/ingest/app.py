@@ -212,10 +212,8 @@ def _items(headers: Headers, body: bytes) -> tuple[list[Any], bool, str | None]:
     structured or batched."""
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     payload = _json(body)
-    if "ce-specversion" in headers:
-        if not isinstance(payload, dict):
-            raise BadBatch("a binary-mode CloudEvent's body (its data) must be a JSON object")
-        return [cloudevents.from_binary(headers, payload)], True, None
+    # The CloudEvents media types first: the HTTP binding says they decide the mode even when
+    # ce-* headers are present too.
     if media_type == cloudevents.STRUCTURED_MEDIA_TYPE:
         if not isinstance(payload, dict):
             raise BadBatch("a structured-mode CloudEvent must be a JSON object")
@@ -224,6 +222,10 @@ def _items(headers: Headers, body: bytes) -> tuple[list[Any], bool, str | None]:
         if not isinstance(payload, list):
             raise BadBatch("a CloudEvents batch must be a JSON array of events")
         return _within_limit(payload), False, None
+    if "ce-specversion" in headers:
+        if not isinstance(payload, dict):
+            raise BadBatch("a binary-mode CloudEvent's body (its data) must be a JSON object")
+        return [cloudevents.from_binary(headers, payload)], True, None
     if not isinstance(payload, dict) or "batch" not in payload:
         raise BadBatch('the body must be a JSON object {"batch": [event, ...]}')
     batch = payload["batch"]

@@ -32,7 +32,8 @@ SEGMENT_TYPES = frozenset({"track", "page", "screen", "identify", "group", "alia
 CustomerModel = Literal["b2b", "b2c"]
 
 # Properties read as the money of an order, in order of preference (Segment e-commerce spec v2:
-# revenue excludes shipping and tax, total includes them; "value" is the generic one).
+# revenue excludes shipping and tax, total includes them; "value" is the generic one); without
+# any of them, the products' price × quantity.
 PURCHASE_AMOUNT_KEYS = ("revenue", "total", "value")
 # A refund is what went back to the buyer: the spec's refund examples carry total.
 REFUND_AMOUNT_KEYS = ("total", "revenue", "value")
@@ -134,8 +135,11 @@ def _typed(
         keys = PURCHASE_AMOUNT_KEYS if target.kind == "purchase" else REFUND_AMOUNT_KEYS
         amount = _amount(props, keys, event_id)
         if amount is None:
+            amount = _products_total(props.get("products"))
+        if amount is None:
             raise InvalidEvent(
-                f"amount: this order needs properties.{' or '.join(keys)} (a number)",
+                f"amount: this order needs properties.{' or '.join(keys)} (a number), or "
+                "products with price (and quantity)",
                 event_id,
                 "amount",
             )
@@ -188,6 +192,23 @@ def _amount(props: Mapping[str, Any], keys: tuple[str, ...], event_id: str | Non
     else:
         return None
     raise InvalidEvent(f"amount: properties.{key} must be a number", event_id, "amount")
+
+
+def _products_total(products: Any) -> float | None:
+    """Σ price × quantity (default 1) of the spec's products list, when every product has a
+    numeric price: the spec lets "Order Refunded" name only the refunded products."""
+    if not isinstance(products, list) or not products:
+        return None
+    total = 0.0
+    for product in products:
+        if not isinstance(product, dict):
+            return None
+        price, quantity = product.get("price"), product.get("quantity", 1)
+        numbers = (price, quantity)
+        if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+            return None
+        total += float(price) * float(quantity)
+    return total
 
 
 def _currency(value: Any) -> Any:

@@ -8,9 +8,9 @@ Targets (``VITALS_INGEST_EVENT_NAMES`` uses the same words):
 - ``usage``: a usage event (the default for unknown names)
 - ``ignore``: accepted, not scored
 - ``purchase`` or ``purchase:<name>``: a purchase; amount = properties.revenue, else total,
-  else value
+  else value, else the products' price × quantity
 - ``refund``: a refund (purchase named "refund"); amount = properties.total, else revenue,
-  else value
+  else value, else the products' price × quantity
 - ``trial``: a subscription ``started`` with ``properties.trial: true`` (not paying yet)
 - ``subscription:<name>``, ``support:<name>``, ``feedback:<nps|csat>``: the contract's names;
   subscription amount = properties.mrr, else amount, else revenue; feedback score = properties.score

@@ -123,3 +123,15 @@ async def test_cloudevents_batch_that_is_not_an_array_is_400() -> None:
         )
     assert response.status_code == 400
     assert "JSON array" in response.json()["detail"]
+
+
+async def test_the_structured_media_type_wins_over_stray_ce_headers() -> None:
+    sink = MemorySink()
+    async with running(create_app(Settings(), sink)) as client:
+        response = await client.post(
+            "/v1/batch",
+            content=orjson.dumps(STRUCTURED),
+            headers={"content-type": "application/cloudevents+json", "ce-specversion": "1.0"},
+        )
+    assert response.status_code == 200, response.text
+    assert [orjson.loads(v) for _, v in sink.records] == [EXPECTED]

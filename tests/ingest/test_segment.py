@@ -75,7 +75,19 @@ def test_order_amount_falls_back_from_revenue_to_total_then_value(
     assert parse_event(B2B(track("order_completed", **properties))).amount == amount
 
 
-@pytest.mark.parametrize("properties", [{}, {"revenue": "lots"}, {"revenue": True}])
+def test_order_without_totals_sums_its_products() -> None:
+    products = [
+        {"product_id": "p1", "price": 10.0, "quantity": 2},
+        {"product_id": "p2", "price": 5},
+    ]
+    event = parse_event(B2B(track("Order Refunded", order_id="o-2", products=products)))
+    assert (event.name, event.amount) == ("refund", 25.0)
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{}, {"revenue": "lots"}, {"revenue": True}, {"products": [{"price": "x"}]}],
+)
 def test_order_without_a_usable_amount_is_rejected_naming_the_property(
     properties: dict[str, object],
 ) -> None:
