@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from e2e.kafka_io import read_all
 from pydantic import SecretStr
 from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
@@ -21,7 +22,6 @@ from vitals.ingest.app import create_app
 from vitals.ingest.producer import KafkaEventSink
 
 from .live import LostAckSink, serving
-from .test_kafka import consume_all
 
 WRITE_KEY = "sdk-write-key-0123456789"
 KEYS = SecretStr(f"{WRITE_KEY}:ingest;reader-0123456789:read")
@@ -86,8 +86,7 @@ async def test_sdk_calls_land_as_contract_events_and_a_lost_ack_is_resent_same_i
     assert errors == []
     assert len(sink.failed) == 1  # the 503 happened, and the SDK retried past it
 
-    records = await consume_all(settings, 8)
-    values = [orjson.loads(value) for _, _, value in records]
+    values = [value for _, value in await read_all(settings, settings.topic_events)]
     copies = Counter(v["event_id"] for v in values)
     failed_ids = {orjson.loads(value)["event_id"] for _, value in sink.failed[0]}
     # Everything in the batch that got the 503 was written twice, with the same event_id
@@ -126,3 +125,26 @@ async def test_sdk_with_a_wrong_write_key_is_refused_and_told_why(settings: Sett
     assert len(errors) == 1
     assert errors[0].status == 401  # type: ignore[attr-defined]
     assert "VITALS_API_KEYS" in errors[0].message  # type: ignore[attr-defined]
+
+
+async def test_b2c_identify_from_the_sdk_is_the_person_profile(settings: Settings) -> None:
+    settings = settings.model_copy(update={"api_keys": KEYS, "ingest_customer_model": "b2c"})
+    kafka = KafkaEventSink(settings)
+    errors: list[Exception] = []
+    with serving(create_app(settings, kafka)) as host:
+        await connected(kafka)
+        client = RudderClient(
+            write_key=WRITE_KEY, host=host, on_error=lambda e, batch: errors.append(e)
+        )
+        client.identify(user_id="shopper-9", traits={"name": "Ada", "email": "ada@x.test"})
+        client.track(user_id="shopper-9", event="Order Completed", properties={"total": 30})
+        client.group(user_id="shopper-9", group_id="household", traits={"plan": "family"})
+        await asyncio.to_thread(client.flush)
+        await asyncio.to_thread(client.join)
+    assert errors == []
+    values = [value for _, value in await read_all(settings, settings.topic_events)]
+    assert [(v["type"], v["customer_id"]) for v in values] == [
+        ("profile", "shopper-9"),
+        ("purchase", "shopper-9"),
+    ]  # the group call is ignored in B2C mode
+    assert values[0]["properties"] == {"name": "Ada"}
