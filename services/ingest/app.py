@@ -43,6 +43,7 @@ from .errors import (
     PROBLEM_MEDIA_TYPE,
     BadBatch,
     BadEvent,
+    BadSignature,
     BatchTooLarge,
     DoorClosed,
     Forbidden,
@@ -128,7 +129,12 @@ def create_app(
             body = await read_body(
                 request.stream(), headers.get("content-length"), headers.get("content-encoding")
             )
-            items, single, body_key = _items(headers, body)
+            try:
+                items, single, body_key = _items(headers, body)
+            except BadBatch:
+                if key is None:
+                    require_ingest(keys, None)  # no key anywhere: 401 before any 400
+                raise
             if key is None and keys.enabled:
                 require_ingest(keys, body_key)
         except IngestError as err:
@@ -164,12 +170,16 @@ def create_app(
         body = await read_body(
             request.stream(), headers.get("content-length"), headers.get("content-encoding")
         )
-        verify(
-            body,
-            headers.get(SIGNATURE_HEADER),
-            stripe_secret,
-            settings.stripe_webhook_tolerance_s,
-        )
+        try:
+            verify(
+                body,
+                headers.get(SIGNATURE_HEADER),
+                stripe_secret,
+                settings.stripe_webhook_tolerance_s,
+            )
+        except BadSignature:
+            metrics.batches.labels(outcome="bad_signature").inc()
+            raise
         event = _json(body)
         if not isinstance(event, dict):
             raise BadBatch("a Stripe event is a JSON object")

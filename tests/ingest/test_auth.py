@@ -49,3 +49,9 @@ async def test_write_key_as_basic_user_or_in_the_body(
     if status != 200:
         # Segment's and RudderStack's SDKs log these two fields of an error answer.
         assert response.json()["code"] and response.json()["message"]
+
+
+async def test_garbage_without_any_key_is_401_not_400() -> None:
+    async with running(create_app(Settings(api_keys=KEYS), MemorySink())) as client:
+        response = await client.post("/v1/batch", content=b"{not json")
+    assert response.status_code == 401

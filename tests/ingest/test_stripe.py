@@ -237,6 +237,8 @@ async def test_unverified_deliveries_are_400_and_write_nothing(case: str) -> Non
         signature = sign(payload).replace("v1=", "v0=")
     async with running(create_app(SETTINGS, sink)) as client:
         response = await post(client, payload, signature)
+        metrics = (await client.get("/metrics")).text
+    assert 'vitals_ingest_batches_total{outcome="bad_signature"} 1.0' in metrics
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Signature not verified"
