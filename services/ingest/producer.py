@@ -253,9 +253,15 @@ class KafkaEventSink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connecting
             self._connecting = None
+        if self._submitting:
+            # Rounds still handing batches to the producer finish first (they were accepted
+            # from requests in flight), within the same bound as the flush below.
+            await asyncio.wait(set(self._submitting), timeout=STOP_TIMEOUT_S)
         producer, self._producer = self._producer, None
         if producer is not None:
             await _close_quietly(producer)
+        for task in list(self._submitting):
+            task.cancel()
 
 
 async def _close_quietly(producer: AIOKafkaProducer) -> None:
