@@ -2,13 +2,16 @@
 
 One string per customer (``Layout.record``), so a customer costs one top-level key:
 
-    b"1" header "\\n" history compressed-snapshot
+    b"1" blob-length(2 bytes, big endian) compressed-snapshot header "\\n" history
 
-* ``header``: the fields the projection indexes on, joined by ``\\x1f`` (``HEADER_FIELDS``): as_of_ts,
-  risk, revenue at risk, owner, segment, quadrant, band, RFM segment, lifecycle stage, history length.
-  The apply script (writer.py) reads it to move the customer between lists; the paging script reads
-  it to check extra filters. Dimension values never contain ``\\x1f`` or ``\\n`` (``clean`` replaces
-  them with a space).
+* The compressed snapshot comes first, at a fixed offset, so a read (and the paging script) cuts
+  it out without parsing anything else.
+
+* ``header``: the fields the projection indexes on, joined by ``\\x1f`` (``HEADER_FIELDS``):
+  as_of_ts, risk, revenue at risk, owner, segment, quadrant, band, RFM segment, lifecycle stage.
+  The apply script (writer.py) reads it to move the customer between lists; the paging script
+  reads it to check extra filters. Dimension values never contain ``\\x1f`` or ``\\n`` (``clean``
+  replaces them with a space).
 * ``history``: one point per UTC day, oldest first, at most ``HISTORY_DAYS`` days: 2 bytes (big
   endian) = the first day (days since 1970-01-01), then 4 bytes per day: temperature, health, risk
   (each round(value × 2), i.e. half-point steps 0..200; 255 = null) and a code byte (quadrant × 16
@@ -45,7 +48,6 @@ HEADER_FIELDS: Final = (
     "band",
     "rfm",
     "stage",
-    "hist_len",
 )
 # Days of history kept per customer (the product promises a 90-day chart).
 HISTORY_DAYS: Final = 90
@@ -92,7 +94,7 @@ _PRIMED_COMPRESSOR = zlib.compressobj(
 
 
 class CorruptRecord(ValueError):
-    """A stored record this code cannot read (another format, or damaged); rebuild-redis fixes it."""
+    """A stored record this code cannot read (another format, damaged): rebuild-redis fixes it."""
 
 
 def compress(snapshot_json: bytes) -> bytes:
@@ -158,27 +160,29 @@ class Record:
         return decompress(self.snapshot_blob)
 
 
+def encode(header: Mapping[str, str], history: bytes, snapshot_blob: bytes) -> bytes:
+    """A record's bytes (the apply script builds the same in Lua)."""
+    line = SEP.join(header[f] for f in HEADER_FIELDS).encode()
+    return FORMAT + len(snapshot_blob).to_bytes(2, "big") + snapshot_blob + line + b"\n" + history
+
+
 def split(raw: bytes) -> Record:
     """Split a stored record; raises ``CorruptRecord``."""
     if raw[:1] != FORMAT:
         raise CorruptRecord(f"record format {raw[:1]!r} is not {FORMAT!r}; run rebuild-redis")
-    newline = raw.find(b"\n")
-    fields = raw[1:newline].decode().split(SEP)
+    end = 3 + int.from_bytes(raw[1:3], "big")
+    newline = raw.find(b"\n", end)
+    fields = raw[end:newline].decode().split(SEP)
     if newline < 0 or len(fields) != len(HEADER_FIELDS):
         raise CorruptRecord("record header is damaged; run rebuild-redis")
-    header = dict(zip(HEADER_FIELDS, fields, strict=True))
-    hist_end = newline + 1 + int(header["hist_len"])
-    return Record(header, raw[newline + 1 : hist_end], raw[hist_end:])
+    return Record(dict(zip(HEADER_FIELDS, fields, strict=True)), raw[newline + 1 :], raw[3:end])
 
 
 def snapshot_of(raw: bytes) -> bytes:
     """The exact snapshot JSON of a stored record (the fast path of every read)."""
     if raw[:1] != FORMAT:
         raise CorruptRecord(f"record format {raw[:1]!r} is not {FORMAT!r}; run rebuild-redis")
-    newline = raw.find(b"\n")
-    # hist_len is the header's last field: between the last separator and the newline.
-    hist_len = int(raw[raw.rfind(SEP.encode(), 0, newline) + 1 : newline])
-    return decompress(raw[newline + 1 + hist_len :])
+    return decompress(raw[3 : 3 + int.from_bytes(raw[1:3], "big")])
 
 
 def _value(b: int) -> float | None:

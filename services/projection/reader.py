@@ -57,8 +57,9 @@ HEADER_COLUMN = {dim: codec.HEADER_FIELDS.index(dim) + 1 for dim in keys.LIST_DI
 
 # KEYS[1]: the ranked set. ARGV: 1 rows wanted, 2 cursor value ("" = first page), 3 cursor id,
 # 4 record key prefix, 5 scan budget, then (header column, value) pairs that must hold.
-# Returns {flat rows: id, value, record ..., frontier value, frontier id}; the frontier is where a
-# walk stopped on its budget ("" when the list was read to its end or the page filled).
+# Returns {flat rows: id, value, compressed snapshot ..., frontier value, frontier id}; the
+# frontier is where a walk stopped on its budget ("" when the list was read to its end or the page
+# filled). Only the compressed snapshot of a record is sent back (codec.py: it is at offset 4).
 PAGE_LUA = """
 local function bytes_lt(a, b)
   -- byte-wise a < b, the order Redis sorts equal scores in (Lua's < follows the locale)
@@ -100,9 +101,12 @@ if #checks == 0 then
   if start < n then
     local got = redis.call('ZRANGE', src, start, start + want - 1, 'REV', 'WITHSCORES')
     for i = 1, #got, 2 do
-      out[#out + 1] = got[i]
-      out[#out + 1] = got[i + 1]
-      out[#out + 1] = redis.call('GET', ARGV[4] .. got[i]) or ''
+      local rec = redis.call('GET', ARGV[4] .. got[i])
+      if rec then
+        out[#out + 1] = got[i]
+        out[#out + 1] = got[i + 1]
+        out[#out + 1] = string.sub(rec, 4, 3 + string.byte(rec, 2) * 256 + string.byte(rec, 3))
+      end
     end
   end
   out[#out + 1] = ''
@@ -117,13 +121,14 @@ while start < n and rows < want and scanned < budget do
   local got = redis.call('ZRANGE', src, start, start + CHUNK - 1, 'REV', 'WITHSCORES')
   if #got == 0 then break end
   for i = 1, #got, 2 do
-    local rec = redis.call('GET', ARGV[4] .. got[i]) or ''
+    local rec = redis.call('GET', ARGV[4] .. got[i])
     scanned = scanned + 1
     last_id, last_score = got[i], got[i + 1]
-    local nl = string.find(rec, '\\n', 1, true)
-    if nl then
+    if rec then
+      local bend = 3 + string.byte(rec, 2) * 256 + string.byte(rec, 3)
+      local nl = string.find(rec, '\\n', bend + 1, true)
       local f = {}
-      for s in string.gmatch(string.sub(rec, 2, nl - 1) .. '\\31', '([^\\31]*)\\31') do
+      for s in string.gmatch(string.sub(rec, bend + 1, nl - 1) .. '\\31', '([^\\31]*)\\31') do
         f[#f + 1] = s
       end
       local ok = true
@@ -131,7 +136,7 @@ while start < n and rows < want and scanned < budget do
       if ok then
         out[#out + 1] = got[i]
         out[#out + 1] = got[i + 1]
-        out[#out + 1] = rec
+        out[#out + 1] = string.sub(rec, 4, bend)
         rows = rows + 1
       end
     end
@@ -279,7 +284,7 @@ class ScoreReader:
         else:
             next_cursor = None
         return Page(
-            items=[codec.snapshot_of(rec) for _, _, _, rec in page if rec], next_cursor=next_cursor
+            items=[codec.decompress(blob) for _, _, _, blob in page], next_cursor=next_cursor
         )
 
     async def _each_shard(self, build: Any) -> list[list[Any]]:

@@ -60,12 +60,15 @@ local col = {owner = 4, segment = 5, quadrant = 6, band = 7, rfm = 8, stage = 9}
 local EMPTY = string.char(254, 254, 254, 254)
 local applied, replayed, stale, created, maxts, maxts_s = 0, 0, 0, 0, nil, nil
 
+-- A record: '1', blob length (2 bytes), blob, header fields joined by byte 31, newline, history.
 local function parse(v)
-  local nl = string.find(v, '\\n', 1, true)
+  local hstart = 4 + string.byte(v, 2) * 256 + string.byte(v, 3)
+  local nl = string.find(v, '\\n', hstart, true)
   local f = {}
-  for s in string.gmatch(string.sub(v, 2, nl - 1) .. '\\31', '([^\\31]*)\\31') do f[#f + 1] = s end
-  local hl = tonumber(f[10])
-  return f, string.sub(v, nl + 1, nl + hl)
+  for s in string.gmatch(string.sub(v, hstart, nl - 1) .. '\\31', '([^\\31]*)\\31') do
+    f[#f + 1] = s
+  end
+  return f, string.sub(v, nl + 1)
 end
 
 local function status_of(stage) if stage == 'churned' then return 'churned' end return 'active' end
@@ -147,8 +150,9 @@ for i = 4, #ARGV, NF do
       end
     end
     hist = add_point(hist, tonumber(ARGV[i + 10]), ARGV[i + 11])
-    nf[10] = tostring(#hist)
-    redis.call('SET', key, '1' .. table.concat(nf, '\\31') .. '\\n' .. hist .. ARGV[i + 12])
+    local blob = ARGV[i + 12]
+    local blen = string.char(math.floor(#blob / 256), #blob % 256)
+    redis.call('SET', key, '1' .. blen .. blob .. table.concat(nf, '\\31') .. '\\n' .. hist)
     if maxts == nil or ts > maxts then maxts, maxts_s = ts, ts_s end
     if not old then created = created + 1 end
     if outcome == 1 then applied = applied + 1 else replayed = replayed + 1 end
