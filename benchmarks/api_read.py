@@ -115,7 +115,7 @@ def redis_server(workdir: Path) -> Iterator[int]:
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],
-        stdout=open(workdir / "redis.log", "wb"), stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 10
@@ -131,9 +131,10 @@ def redis_server(workdir: Path) -> Iterator[int]:
 
 @contextlib.contextmanager
 def service(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    proc = subprocess.Popen(
-        args, env={**os.environ, **env}, stdout=open(log, "wb"), stderr=subprocess.STDOUT
-    )
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -155,7 +156,7 @@ def service(args: list[str], env: dict[str, str], port: int, log: Path) -> Itera
             proc.wait()
 
 
-MINIMAL_APP = '''
+MINIMAL_APP = """
 import gc, asyncio
 from fastapi import FastAPI, Response
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -181,7 +182,7 @@ async def customer(cid: str):
     if s is None:
         return Response(status_code=404)
     return Response(s, media_type="application/json")
-'''
+"""
 
 
 # --------------------------------------------------------------------------- load generator
@@ -367,19 +368,30 @@ def paths_for(kind: str, minimal: bool, n: int, rng: random.Random) -> list[byte
     return out
 
 
-async def measure(port: int, minimal: bool, args: argparse.Namespace) -> dict[str, Any]:
-    rng = random.Random(7)
-    out = {}
+async def measure(ports: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
+    """Both services are up; for each read, alternate Vitals and minimal ``--reps`` times (the
+    machine is shared: alternating spreads outside load over both) and keep each side's best."""
+    out: dict[str, dict[str, Any]] = {"vitals": {}, "minimal": {}}
     for kind in ("global", "owner", "customer"):
-        paths = paths_for(kind, minimal, args.customers, rng)
-        await saturated(port, paths, 8, 1.0)  # warm-up
-        gc.collect()
-        lat = await open_loop(port, paths, args.rate, args.seconds)
-        rps = await saturated(port, paths, args.connections, args.seconds)
-        out[kind] = {**lat, "saturated_rps": rps}
-        print(f"  {'minimal' if minimal else 'vitals '} {kind:8s} p50 {lat['p50_ms']:6.2f} ms  "
-              f"p99 {lat['p99_ms']:6.2f} ms  errors {lat['errors']}  saturated {rps:7.0f} req/s",
-              flush=True)  # fmt: skip
+        for rep in range(args.reps):
+            order = ("vitals", "minimal") if rep % 2 == 0 else ("minimal", "vitals")
+            for name in order:
+                minimal = name == "minimal"
+                paths = paths_for(kind, minimal, args.customers, random.Random(7 + rep))
+                await saturated(ports[name], paths, 8, 1.0)  # warm-up
+                gc.collect()
+                lat = await open_loop(ports[name], paths, args.rate, args.seconds)
+                rps = await saturated(ports[name], paths, args.connections, args.seconds)
+                print(f"  {name:8s} {kind:8s} p50 {lat['p50_ms']:7.2f} ms  p99 "
+                      f"{lat['p99_ms']:7.2f} ms  errors {lat['errors']}  saturated {rps:6.0f}/s",
+                      flush=True)  # fmt: skip
+                best = out[name].get(kind)
+                if best is None:
+                    out[name][kind] = {**lat, "saturated_rps": rps}
+                else:
+                    best["saturated_rps"] = max(best["saturated_rps"], rps)
+                    if lat["p99_ms"] < best["p99_ms"]:
+                        best.update(lat)
     return out
 
 
@@ -407,16 +419,15 @@ async def main(args: argparse.Namespace) -> None:
             }
             (workdir / "minimal_app.py").write_text(MINIMAL_APP.format(port=redis_port))
             py = sys.executable
-            results = {}
-            with service([py, "-m", "vitals.cli", "api"], env, api_port, workdir / "api.log"):
-                print("measuring vitals api ...", flush=True)
-                results["vitals"] = await measure(api_port, False, args)
             min_args = [py, "-m", "uvicorn", "minimal_app:app", "--port", str(min_port),
                         "--loop", "uvloop", "--http", "httptools", "--no-access-log",
                         "--log-level", "warning", "--app-dir", str(workdir)]  # fmt: skip
-            with service(min_args, {}, min_port, workdir / "minimal.log"):
-                print("measuring minimal service ...", flush=True)
-                results["minimal"] = await measure(min_port, True, args)
+            with (
+                service([py, "-m", "vitals.cli", "api"], env, api_port, workdir / "api.log"),
+                service(min_args, {}, min_port, workdir / "minimal.log"),
+            ):
+                print("measuring (vitals api and minimal service alternately) ...", flush=True)
+                results = await measure({"vitals": api_port, "minimal": min_port}, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -442,7 +453,15 @@ async def main(args: argparse.Namespace) -> None:
               f"{v['p99_ms']:6.2f} vs {m['p99_ms']:6.2f} ({p99_ratio:4.2f}x)  "
               f"{v['saturated_rps']:6.0f} vs {m['saturated_rps']:6.0f} ({rps_ratio:4.2f}x)  "
               f"{'ok' if good else 'MISSED'}")  # fmt: skip
-    print("targets (p99 <= 1.3x, saturated >= 0.8x the minimal service):", "met" if ok else "MISSED")
+    print(
+        "targets (p99 <= 1.3x, saturated >= 0.8x the minimal service):", "met" if ok else "MISSED"
+    )
+    if any(r[k]["p50_ms"] > 50 for r in results.values() for k in r):
+        print(
+            f"NOTE: a p50 above 50 ms means that service could not keep up with {args.rate:.0f} "
+            "req/s on this machine (queueing): compare saturated req/s, and the load average."
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
@@ -451,6 +470,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=1000.0, help="open-loop req/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=16, help="saturated, closed loop")
+    parser.add_argument("--reps", type=int, default=2, help="alternations per read (best kept)")
     import uvloop
 
     uvloop.run(main(parser.parse_args()))
