@@ -1,4 +1,4 @@
-"""How one customer is stored in Redis: a compact record of index header, daily history and snapshot.
+"""How one customer is stored in Redis: one compact record (snapshot, index header, daily history).
 
 One string per customer (``Layout.record``), so a customer costs one top-level key:
 

@@ -35,7 +35,10 @@ async def test_history_is_oldest_first_and_limited(api: ClientFactory, redis: Re
         too_many = await client.get("/v1/customers/acme/history", params={"limit": 501})
     body = orjson.loads(response.content)
     assert body["customer_id"] == "acme"
-    assert [(p["as_of_ts"], p["risk"]) for p in body["points"]] == [(5 * day - 1, 40.0), (5 * day, 50.0)]
+    assert [(p["as_of_ts"], p["risk"]) for p in body["points"]] == [
+        (5 * day - 1, 40.0),
+        (5 * day, 50.0),
+    ]
     assert too_many.status_code == 422
     assert too_many.headers["content-type"] == "application/problem+json"
 
