@@ -29,8 +29,10 @@ import click
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from vitals.core.settings import Settings
+from vitals.projection.connect import connect
 from vitals.projection.writer import ScoreProjection
 
 log = logging.getLogger("vitals.projector")
@@ -63,7 +65,7 @@ def group_id(settings: Settings) -> str:
     return f"{settings.scorer_app_id}-projector"
 
 
-async def run(settings: Settings, redis: Redis, stop: asyncio.Event) -> int:
+async def run(settings: Settings, redis: Redis | RedisCluster, stop: asyncio.Event) -> int:
     """Project until ``stop`` is set; returns the number of records read."""
     consumer = AIOKafkaConsumer(
         settings.topic_scores,
@@ -128,7 +130,7 @@ def projector(metrics_port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        redis = Redis.from_url(settings.redis_url)
+        redis = await connect(settings.redis_url)
         try:
             await run(settings, redis, stop)
         finally:
