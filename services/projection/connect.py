@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
 
 
 async def is_cluster(url: str) -> bool:
+    """Whether the node at ``url`` runs in cluster mode; False when it cannot be asked (Redis down
+    at start-up: the caller's plain client then reports the outage, e.g. the API's /readyz)."""
     probe = Redis.from_url(url)
     try:
         info = await probe.info("cluster")
+    except (RedisError, OSError):
+        return False
     finally:
         await probe.aclose()
     return bool(info.get("cluster_enabled"))
