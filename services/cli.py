@@ -17,7 +17,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scorer": (
         "vitals.scorer.cli",
         "scorer",
-        "Run the Faust scorer worker (scores, projector, timers).",
+        "Run the Faust scorer worker (scores, alerts, timers).",
+    ),
+    "projector": (
+        "vitals.projection.projector",
+        "projector",
+        "Project `scores` into Redis (run one or more).",
     ),
     "api": ("vitals.api.cli", "api", "Run the read API and dashboard."),
     "notifier": ("vitals.alerts.cli", "notifier", "Run the alert notifier (chat webhooks)."),

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from vitals.api import problems
 from vitals.api.kafka_status import LagProbe
@@ -30,6 +31,7 @@ from vitals.api.routes import (
 )
 from vitals.core.apikeys import ApiKeys
 from vitals.core.settings import Settings
+from vitals.projection.connect import is_cluster
 from vitals.projection.reader import ScoreReader
 
 # Connections per API process: one uvicorn worker rarely has more than a few dozen requests
@@ -51,12 +53,25 @@ def make_redis(settings: Settings) -> Redis:
     return Redis(connection_pool=pool)
 
 
-def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
+def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) -> FastAPI:
     """The API app. ``redis`` (bytes responses) is used as is and not closed; None = own pool."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = redis if redis is not None else make_redis(settings)
+        client: Redis | RedisCluster
+        if redis is not None:
+            client = redis
+        elif await is_cluster(settings.redis_url):
+            # A cluster client keeps a pool per node (max_connections each); the projection's
+            # reads work on it, the alert stores' multi-key commands are not cluster-ready yet.
+            client = RedisCluster.from_url(
+                settings.redis_url,
+                max_connections=REDIS_MAX_CONNECTIONS,
+                socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            )
+            await client.initialize()
+        else:
+            client = make_redis(settings)
         app.state.redis = client
         app.state.reader = ScoreReader(client)
         try:
@@ -64,7 +79,8 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         finally:
             if redis is None:
                 await client.aclose()
-                await client.connection_pool.disconnect()
+                if isinstance(client, Redis):
+                    await client.connection_pool.disconnect()
 
     app = FastAPI(
         title="Vitals API",

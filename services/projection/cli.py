@@ -19,9 +19,11 @@ import click
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from vitals.core.settings import Settings
 from vitals.projection import keys
+from vitals.projection.connect import connect
 from vitals.projection.partitions import TopicMissing, topic_partitions
 from vitals.projection.writer import ScoreProjection
 
@@ -45,7 +47,7 @@ class RebuildResult:
     seconds: float
 
 
-async def delete_projection(redis: Redis, prefix: str = keys.PREFIX) -> int:
+async def delete_projection(redis: Redis | RedisCluster, prefix: str = keys.PREFIX) -> int:
     """Delete every key under ``prefix`` (SCAN + UNLINK in batches); returns how many."""
     deleted = 0
     batch: list[bytes] = []
@@ -60,7 +62,7 @@ async def delete_projection(redis: Redis, prefix: str = keys.PREFIX) -> int:
 
 
 async def rebuild(
-    settings: Settings, redis: Redis, *, echo: Callable[[str], None] = click.echo
+    settings: Settings, redis: Redis | RedisCluster, *, echo: Callable[[str], None] = click.echo
 ) -> RebuildResult:
     """Delete the projection and re-apply every snapshot of ``settings.topic_scores``."""
     started = time.monotonic()
@@ -141,7 +143,7 @@ def rebuild_redis(yes: bool) -> None:
         )
 
     async def run() -> None:
-        redis = Redis.from_url(settings.redis_url)
+        redis = await connect(settings.redis_url)
         try:
             await rebuild(settings, redis)
         finally:

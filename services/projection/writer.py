@@ -2,18 +2,23 @@
 
 Guarantee: the scorer and the Kafka consumer deliver snapshots **at least once**, in order per
 customer but possibly repeated after a restart or rebalance. ``ScoreProjection.apply`` makes that
-harmless: each snapshot is applied by one Lua script that compares its ``as_of_ts`` with the stored
-one and, atomically,
+harmless: each snapshot is applied by a Lua script that compares its ``as_of_ts`` with the stored
+one and, atomically per customer,
 
 * ignores it when it is older (a replay never moves a customer back in time);
 * re-applies it idempotently when it is the same instant (every write is a set, not an increment);
-* otherwise stores the exact JSON bytes, moves the customer between the ranked sets and population
-  counts of its old and new owner/segment/quadrant/band/RFM segment/lifecycle stage, appends one
-  history point (replacing a point with the same ``as_of_ts``), trims the history and advances the
-  stream watermark.
+* otherwise stores the record (codec.py: index header, daily history, compressed exact JSON),
+  moves the customer between the ranked lists and population counts of its old and new
+  owner/segment/quadrant/band/status (keys.py), updates the day's history point and advances the
+  shard's watermark.
 
-A batch is one pipelined round trip (``EVALSHA`` per snapshot, not a transaction: each script is
-atomic on its own, and a half-applied batch is completed by the redelivery that follows a crash).
+Throughput: a batch is grouped by shard and each shard's part is ONE script call (not one per
+snapshot: the per-call overhead was most of Redis' time), and a list is only touched when the
+customer's value or membership changed. The Python side costs ~10 µs per snapshot (decode,
+compress from a primed compressor, build arguments), so one projector process does ~50–80k/s and
+more processes (``vitals projector`` in the same consumer group) add more. A batch's shards run
+concurrently (on a cluster: on their masters at once). Not a transaction: each shard's call is
+atomic on its own, and a half-applied batch is completed by the redelivery that follows a crash.
 
 History is not rebuildable in full: `scores` is compacted, so ``vitals rebuild-redis`` restores the
 latest snapshot per customer and whatever older records compaction has not yet removed.
@@ -21,6 +26,7 @@ latest snapshot per customer and whatever older records compaction has not yet r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,81 +34,139 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
-from vitals.projection import keys
+from vitals.projection import codec, keys
 
 log = logging.getLogger(__name__)
 
-# Points of history kept per customer. 500 points ≈ 60–90 KB per customer (~150 B per point): at
-# 100k customers ≈ 8 GB of Redis, so lower it for very large books (constructor argument).
-HISTORY_MAX_POINTS = 500
-# Reason texts copied into each history point: enough to say why a line moved, small enough to keep
-# a point around 150 bytes.
-HISTORY_REASONS = 2
+# Snapshots per script call: one call holds its Redis (master) for its duration, ~15–25 µs per
+# snapshot, so 500 ≈ 10 ms at most — a read waits at most that long behind a write batch.
+SCRIPT_BATCH = 500
+# Arguments per snapshot in the apply script (see ``APPLY_LUA``).
+ITEM_ARGS = 13
 
-# Outcomes of the apply script.
-STALE, APPLIED, REPLAYED = 0, 1, 2
-
-# ARGV: 1 prefix, 2 customer id, 3 as_of_ts, 4 snapshot JSON, 5 risk, 6 revenue at risk,
-# 7..12 owner, segment, quadrant, band, rfm, stage ("" = none), 13 history point JSON,
-# 14 history max.
-# Returns 0 stale (ignored), 1 applied (customer moved forward), 2 replay of the same as_of_ts.
+# ARGV: 1 shard base, 2 history days, 3 wall-clock now, then ITEM_ARGS per snapshot:
+#   cid, ts, risk ("" = none), revenue ("" = none), owner, segment, quadrant, band, rfm, stage,
+#   day (days since epoch), history point (4 bytes), compressed snapshot.
+# KEYS[1]: the shard's meta key (routes the call to the shard's cluster slot).
+# Returns {applied, replayed, stale}.
 APPLY_LUA = """
-local p, cid, ts_s = ARGV[1], ARGV[2], ARGV[3]
-local ts = tonumber(ts_s)
-local cur = p .. 'cur:' .. cid
-local dims = {'owner', 'segment', 'quadrant', 'band', 'rfm', 'stage'}
-local filters = {'owner', 'segment', 'quadrant', 'band', 'status'}
-local new = {owner = ARGV[7], segment = ARGV[8], quadrant = ARGV[9], band = ARGV[10],
-             rfm = ARGV[11], stage = ARGV[12]}
--- status: churned customers leave the default at-risk list (they are lost, not at risk).
+local base, maxdays, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local NF = 13
+local lists = {'owner', 'segment', 'quadrant', 'band'}
+local counted = {'owner', 'segment', 'quadrant', 'band', 'rfm', 'stage'}
+local col = {owner = 4, segment = 5, quadrant = 6, band = 7, rfm = 8, stage = 9}
+local EMPTY = string.char(254, 254, 254, 254)
+local applied, replayed, stale, created, maxts, maxts_s = 0, 0, 0, 0, nil, nil
+
+-- A record: '1', blob length (2 bytes), blob, header fields joined by byte 31, newline, history.
+local function parse(v)
+  local hstart = 4 + string.byte(v, 2) * 256 + string.byte(v, 3)
+  local nl = string.find(v, '\\n', hstart, true)
+  local f = {}
+  for s in string.gmatch(string.sub(v, hstart, nl - 1) .. '\\31', '([^\\31]*)\\31') do
+    f[#f + 1] = s
+  end
+  return f, string.sub(v, nl + 1)
+end
+
 local function status_of(stage) if stage == 'churned' then return 'churned' end return 'active' end
-new.status = status_of(new.stage)
-local result = 1
-local old = {}
-local stored = redis.call('HGET', cur, 'ts')
-if stored then
-  local old_ts = tonumber(stored)
-  if ts < old_ts then return 0 end
-  if ts == old_ts then result = 2 end
-  local vals = redis.call('HMGET', cur, unpack(dims))
-  for i, d in ipairs(dims) do old[d] = vals[i] or '' end
-  old.status = status_of(old.stage)
+
+-- The list names a customer with fields f belongs to in one order ({} when unranked).
+local function memberships(f, order, score)
+  local out = {}
+  if score == nil or score == '' then return out end
+  local head = base .. 'r:' .. order .. ':' .. status_of(f[9])
+  out[head] = true
+  for _, d in ipairs(lists) do
+    local v = f[col[d]]
+    if v ~= '' then out[head .. ':' .. d .. ':' .. v] = true end
+  end
+  return out
 end
-for _, d in ipairs(dims) do
-  local o, n = old[d], new[d]
-  if o ~= n then
-    local ck = p .. 'count:' .. d
-    if o ~= nil and o ~= '' then
-      if redis.call('HINCRBY', ck, o, -1) <= 0 then redis.call('HDEL', ck, o) end
+
+local function day_bytes(d) return string.char(math.floor(d / 256) % 256, d % 256) end
+
+local function add_point(hist, day, point)
+  if #hist < 2 then return day_bytes(day) .. point end
+  local first = string.byte(hist, 1) * 256 + string.byte(hist, 2)
+  local n = (#hist - 2) / 4
+  local last = first + n - 1
+  if day > last then
+    local gap = day - last - 1
+    if gap >= maxdays then return day_bytes(day) .. point end
+    hist = hist .. string.rep(EMPTY, gap) .. point
+    n = n + gap + 1
+    if n > maxdays then
+      local drop = n - maxdays
+      hist = day_bytes(first + drop) .. string.sub(hist, 3 + 4 * drop)
     end
-    if n ~= '' then redis.call('HINCRBY', ck, n, 1) end
+    return hist
+  elseif day >= first then
+    local at = 2 + 4 * (day - first)
+    return string.sub(hist, 1, at) .. point .. string.sub(hist, at + 5)
+  end
+  return hist  -- older than the oldest day kept
+end
+
+for i = 4, #ARGV, NF do
+  local cid, ts_s = ARGV[i], ARGV[i + 1]
+  local ts = tonumber(ts_s)
+  local key = base .. 'c:' .. cid
+  local nf = {ts_s, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7],
+              ARGV[i + 8], ARGV[i + 9]}
+  local old = redis.call('GET', key)
+  local of, hist = nil, ''
+  local outcome = 1
+  if old then
+    of, hist = parse(old)
+    local ots = tonumber(of[1])
+    if ts < ots then outcome = 0 elseif ts == ots then outcome = 2 end
+  end
+  if outcome == 0 then
+    stale = stale + 1
+  else
+    for _, d in ipairs(counted) do
+      local o, n = of and of[col[d]] or nil, nf[col[d]]
+      if o ~= n then
+        local ck = base .. 'n:' .. d
+        if o ~= nil and o ~= '' then
+          if redis.call('HINCRBY', ck, o, -1) <= 0 then redis.call('HDEL', ck, o) end
+        end
+        if n ~= '' then redis.call('HINCRBY', ck, n, 1) end
+      end
+    end
+    for k, order in ipairs({'risk', 'revenue'}) do
+      local ns = nf[k + 1]
+      local before = of and memberships(of, order, of[k + 1]) or {}
+      local after = memberships(nf, order, ns)
+      local moved = (of == nil) or (of[k + 1] ~= ns)
+      for name in pairs(before) do
+        if not after[name] then redis.call('ZREM', name, cid) end
+      end
+      for name in pairs(after) do
+        if moved or not before[name] then redis.call('ZADD', name, ns, cid) end
+      end
+    end
+    hist = add_point(hist, tonumber(ARGV[i + 10]), ARGV[i + 11])
+    local blob = ARGV[i + 12]
+    local blen = string.char(math.floor(#blob / 256), #blob % 256)
+    redis.call('SET', key, '1' .. blen .. blob .. table.concat(nf, '\\31') .. '\\n' .. hist)
+    if maxts == nil or ts > maxts then maxts, maxts_s = ts, ts_s end
+    if not old then created = created + 1 end
+    if outcome == 1 then applied = applied + 1 else replayed = replayed + 1 end
   end
 end
-local score = {risk = ARGV[5], revenue = ARGV[6]}
-for _, order in ipairs({'risk', 'revenue'}) do
-  local base = p .. 'rank:' .. order
-  redis.call('ZADD', base, score[order], cid)
-  for _, d in ipairs(filters) do
-    local o, n = old[d], new[d]
-    if o ~= nil and o ~= '' and o ~= n then
-      redis.call('ZREM', base .. ':' .. d .. ':' .. o, cid)
-    end
-    if n ~= '' then redis.call('ZADD', base .. ':' .. d .. ':' .. n, score[order], cid) end
-  end
+local m = KEYS[1]
+if maxts then
+  local wm = redis.call('HGET', m, 'watermark_ts')
+  if (not wm) or maxts > tonumber(wm) then redis.call('HSET', m, 'watermark_ts', maxts_s) end
 end
-redis.call('SET', p .. 'snap:' .. cid, ARGV[4])
-redis.call('HSET', cur, 'ts', ts_s, 'owner', new.owner, 'segment', new.segment,
-           'quadrant', new.quadrant, 'band', new.band, 'rfm', new.rfm, 'stage', new.stage)
-local h = p .. 'hist:' .. cid
-redis.call('ZREMRANGEBYSCORE', h, ts_s, ts_s)
-redis.call('ZADD', h, ts_s, ARGV[13])
-redis.call('ZREMRANGEBYRANK', h, 0, -(tonumber(ARGV[14]) + 1))
-local m = p .. 'meta'
-local wm = redis.call('HGET', m, 'watermark_ts')
-if (not wm) or ts > tonumber(wm) then redis.call('HSET', m, 'watermark_ts', ts_s) end
-if result == 1 then redis.call('HINCRBY', m, 'snapshots_applied', 1) end
-return result
+if applied > 0 then redis.call('HINCRBY', m, 'snapshots_applied', applied) end
+if created > 0 then redis.call('HINCRBY', m, 'customers', created) end
+redis.call('HSET', m, 'last_projection_ts', now)
+return {applied, replayed, stale}
 """
 
 
@@ -110,76 +174,70 @@ class InvalidSnapshot(ValueError):
     """A snapshot missing a field the projection indexes on; the message names the field."""
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _number(value: Any) -> str:
+    return "" if value is None else repr(float(value))
 
 
-def script_args(
-    snapshot: Mapping[str, Any], raw: bytes, history_max: int, prefix: str
-) -> list[Any]:
-    """The apply script's ARGV for one snapshot (see ``APPLY_LUA``); raises ``InvalidSnapshot``."""
+def item_args(snapshot: Mapping[str, Any], raw: bytes) -> tuple[str, list[Any]]:
+    """(customer id, the apply script's arguments for one snapshot); raises ``InvalidSnapshot``.
+
+    ``risk.value`` may be null (then the customer is stored and counted but in no ranked list).
+    """
     try:
         cid = snapshot["customer_id"]
         ts = float(snapshot["as_of_ts"])
-        risk = snapshot["risk"]
-        risk_value = float(risk["value"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidSnapshot(
-            f"snapshot needs customer_id, as_of_ts and risk.value ({exc!r})"
-        ) from None
+        risk = snapshot["risk"] or {}
+        risk_value = risk.get("value")
+        risk_value = None if risk_value is None else float(risk_value)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidSnapshot(f"snapshot needs customer_id, as_of_ts and risk ({exc!r})") from None
     if not isinstance(cid, str) or not cid:
         raise InvalidSnapshot("snapshot customer_id must be a non-empty string")
-    mrr = float(snapshot.get("mrr") or 0.0)
+    try:
+        mrr = float(snapshot.get("mrr") or 0.0)
+    except (TypeError, ValueError):
+        mrr = 0.0
     profile = snapshot.get("profile") or {}
     lifecycle = snapshot.get("lifecycle") or {}
-    reasons = snapshot.get("reasons") or []
-    point = {
-        "as_of_ts": ts,
-        "temperature": (snapshot.get("temperature") or {}).get("value"),
-        "health": (snapshot.get("health") or {}).get("value"),
-        "risk": risk_value,
-        "quadrant": snapshot.get("quadrant"),
-        "stage": lifecycle.get("stage"),
-        "reasons": [r.get("text") for r in reasons[:HISTORY_REASONS] if isinstance(r, Mapping)],
-    }
-    return [
-        prefix,
+    rfm = snapshot.get("rfm") or {}
+    revenue = None if risk_value is None else risk_value / 100.0 * mrr
+    return cid, [
         cid,
         repr(ts),
-        raw,
-        repr(risk_value),
-        repr(risk_value / 100.0 * mrr),
-        _text(profile.get("owner")),
-        _text(profile.get("segment")),
-        _text(snapshot.get("quadrant")),
-        _text(risk.get("band")),
-        _text((snapshot.get("rfm") or {}).get("segment")),
-        _text(lifecycle.get("stage")),
-        orjson.dumps(point),
-        history_max,
+        _number(risk_value),
+        _number(revenue),
+        codec.clean(profile.get("owner")),
+        codec.clean(profile.get("segment")),
+        codec.clean(snapshot.get("quadrant")),
+        codec.clean(risk.get("band")),
+        codec.clean(rfm.get("segment")),
+        codec.clean(lifecycle.get("stage")),
+        int(ts // codec.DAY_S),
+        codec.history_point(snapshot),
+        codec.compress(raw),
     ]
 
 
 class ScoreProjection:
     """Writes batches of score snapshots into Redis; see the module docstring for the guarantee.
 
-    ``redis`` must be a ``redis.asyncio.Redis`` returning bytes (no ``decode_responses``).
-    ``clock`` returns wall-clock Unix seconds (recorded as the last projection time).
+    ``redis``: a ``redis.asyncio.Redis`` or ``RedisCluster`` returning bytes (no
+    ``decode_responses``). ``clock`` returns wall-clock Unix seconds (the last projection time).
     """
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Redis | RedisCluster,
         *,
-        prefix: str = keys.PREFIX,
-        history_max: int = HISTORY_MAX_POINTS,
+        layout: keys.Layout | None = None,
+        history_days: int = codec.HISTORY_DAYS,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if history_max < 1:
-            raise ValueError("history_max must be at least 1 point")
+        if history_days < 1:
+            raise ValueError("history_days must be at least 1")
         self._redis = redis
-        self._prefix = prefix
-        self._history_max = history_max
+        self.layout = layout or keys.Layout.for_client(redis)
+        self._history_days = history_days
         self._clock = clock
         self._apply = redis.register_script(APPLY_LUA)
 
@@ -187,8 +245,8 @@ class ScoreProjection:
         """Apply ``(decoded snapshot, exact JSON bytes)`` pairs in order; returns how many moved a
         customer forward (replays of the same instant and older snapshots are not counted).
 
-        Snapshots without customer_id / as_of_ts / risk.value are logged and skipped (a poison
-        record must not stop the stream); they are counted in the meta field ``snapshots_invalid``.
+        Snapshots without customer_id / as_of_ts / risk are logged and skipped (a poison record
+        must not stop the stream); they are counted in the meta field ``snapshots_invalid``.
         """
         return await self._apply_batch(items, invalid=0)
 
@@ -214,20 +272,26 @@ class ScoreProjection:
     ) -> int:
         if not items and not invalid:
             return 0
-        pipe = self._redis.pipeline(transaction=False)
-        scripts = 0
+        layout = self.layout
+        per_shard: dict[int, list[Any]] = {}
         for snapshot, raw in items:
             try:
-                args = script_args(snapshot, raw, self._history_max, self._prefix)
+                cid, args = item_args(snapshot, raw)
             except InvalidSnapshot as exc:
                 invalid += 1
                 log.warning("skipping snapshot: %s", exc)
                 continue
-            await self._apply(args=args, client=pipe)
-            scripts += 1
-        meta_key = keys.meta(self._prefix)
-        pipe.hset(meta_key, keys.META_LAST_PROJECTION, repr(self._clock()))
+            per_shard.setdefault(layout.shard_of(cid), []).extend(args)
+        now = repr(self._clock())
+        calls = []
+        step = SCRIPT_BATCH * ITEM_ARGS
+        for shard, args in per_shard.items():
+            head = [layout.base(shard), self._history_days, now]
+            for start in range(0, len(args), step):
+                calls.append(
+                    self._apply(keys=[layout.meta(shard)], args=head + args[start : start + step])
+                )
         if invalid:
-            pipe.hincrby(meta_key, "snapshots_invalid", invalid)
-        results = await pipe.execute()
-        return sum(1 for r in results[:scripts] if r == APPLIED)
+            calls.append(self._redis.hincrby(layout.meta(0), keys.META_INVALID, invalid))
+        results = await asyncio.gather(*calls)
+        return sum(int(r[0]) for r in results[: len(results) - (1 if invalid else 0)])

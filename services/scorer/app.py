@@ -1,9 +1,10 @@
-"""The Faust application: the scorer agent on `events` and the projector agent on `scores`.
+"""The Faust application: the scorer agent on `events` (`vitals projector` projects `scores`).
 
 Guarantee: at-least-once. Faust acks a record once its agent iteration finishes; after a crash,
 a rebalance or a changelog restore some records are processed again. That is harmless by
 construction: each customer state remembers the last applied (partition, offset, index), event ids
-are de-duplicated, and the projector ignores snapshots older than what Redis holds.
+are de-duplicated, and the projector (its own process: vitals.projection.projector) ignores
+snapshots older than what Redis holds.
 
 State: the table `customers` (RocksDB + changelog `<app id>-customers-changelog`), raw bytes keyed
 by customer id. Each record's writes are filed under that record's partition, which is where every
@@ -31,7 +32,6 @@ from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
 from vitals.core.settings import Settings
 from vitals.core.state import CustomerState
-from vitals.projection.writer import ScoreProjection
 
 from . import metrics
 from .processor import RecordProcessor, SourceRecord
@@ -45,9 +45,6 @@ logger = logging.getLogger("vitals.scorer")
 # same customer (fewer snapshots and table writes); when idle an event waits at most the window.
 SCORER_BATCH = 2_000
 SCORER_BATCH_WITHIN_S = 0.02
-# Projector batches: up to this many snapshots or this long, whichever first (one Redis round trip).
-PROJECTOR_BATCH = 500
-PROJECTOR_WITHIN_S = 0.05
 # Wall-clock timers are checked this often (a look at 8 heap tops: cheap); an alert fires at
 # most this late after its crossing, plus a round trip through Kafka.
 TICK_INTERVAL_S = 0.25
@@ -125,9 +122,7 @@ class ScorerApp:
         # Partitions with a tick on its way: one outstanding tick per partition is enough.
         self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
-        self.projection: ScoreProjection | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
-        self.app.agent(self.scores_topic, name="vitals.projector")(self._project)
         self.app.task(self._quiet_root_logger)
         self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}
@@ -304,21 +299,6 @@ class ScorerApp:
         for partition, mark in self.processor.watermarks.items():
             metrics.WATERMARK.labels(partition=str(partition)).set(mark)
         return published
-
-    async def _project(self, stream: faust.StreamT[bytes]) -> Any:
-        if self.projection is None:
-            self.projection = ScoreProjection(self._redis_client())
-        async for values in stream.take(PROJECTOR_BATCH, within=PROJECTOR_WITHIN_S):
-            items = []
-            for value in values:
-                try:
-                    items.append((orjson.loads(value), value))
-                except orjson.JSONDecodeError:
-                    logger.error("projector: skipping a scores record that is not JSON")
-            if items and self.projection is not None:
-                await self.projection.apply(items)
-                metrics.PROJECTED.inc(len(items))
-            yield len(items)
 
 
 def _error_letter(record: SourceRecord) -> bytes:

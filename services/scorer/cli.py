@@ -1,4 +1,4 @@
-"""`vitals scorer`: run one Faust worker of the scorer (with the projector agent)."""
+"""`vitals scorer`: run one Faust worker of the scorer (`vitals projector` fills Redis)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import click
 )
 @click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
 def scorer(loglevel: str, metrics_port: int | None) -> None:
-    """Consume `events`, keep per-customer state, publish `scores` and project them to Redis."""
+    """Consume `events`, keep per-customer state, publish `scores` (and alerts).
+
+    Redis is filled from `scores` by `vitals projector`, a process of its own."""
     import faust
     from prometheus_client import start_http_server
 

@@ -21,7 +21,6 @@ EVENT_LAG = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 3600, 86400),
 )
 WATERMARK = Gauge("vitals_scorer_watermark_seconds", "Latest event time applied", ["partition"])
-PROJECTED = Counter("vitals_projector_snapshots_total", "Snapshots written to Redis")
 ALERTS = Counter("vitals_alerts_raised_total", "Alerts raised by the scorer, by rule", ["rule"])
 TIMERS_FIRED = Counter("vitals_scorer_timers_fired_total", "Silence timers fired")
 TIMERS_PENDING = Gauge("vitals_scorer_timers_pending", "Silence timers scheduled on this worker")

@@ -53,7 +53,8 @@ class Child:
 
 
 def service_specs(settings: Settings) -> list[ChildSpec]:
-    """ingest, scorer (wall clock, metrics on scorer_web_port as its probe), api, notifier."""
+    """ingest, scorer (wall clock, metrics on scorer_web_port as its probe), projector, api,
+    notifier."""
     return [
         ChildSpec(
             "ingest", ["ingest"], f"http://{settings.ingest_host}:{settings.ingest_port}/healthz"
@@ -64,6 +65,7 @@ def service_specs(settings: Settings) -> list[ChildSpec]:
             f"http://127.0.0.1:{settings.scorer_web_port}/metrics",
             {"VITALS_CLOCK": "wall"},
         ),
+        ChildSpec("projector", ["projector"]),
         ChildSpec("api", ["api"], f"http://{settings.api_host}:{settings.api_port}/healthz"),
         # earliest: the demo's first alerts (raised while the notifier joins) reach the history too.
         ChildSpec("notifier", ["notifier", "--start-at", "earliest"]),

@@ -1,7 +1,8 @@
 """``vitals demo``: the whole system on one machine, fed by a simulated customer base.
 
 1. Bring up the local stack (Kafka + Redis, ``vitals.stackctl``) and create the topics.
-2. Start ``vitals ingest``, ``vitals scorer`` (wall clock), ``vitals api`` and ``vitals notifier``
+2. Start ``vitals ingest``, ``vitals scorer`` (wall clock), ``vitals projector``, ``vitals api`` and
+   ``vitals notifier``
    as child processes (logs in ``<data_dir>/logs``) and wait until each answers.
 3. Stream a simulated SaaS + purchases population through the ingest API (``POST /v1/batch``):
    first ~90 days of history ending now, as fast as ingest takes it; then the population's future,
@@ -300,7 +301,7 @@ async def _run(
 @click.option(
     "--no-services",
     is_flag=True,
-    help="Use ingest/scorer/api/notifier already running; only stream.",
+    help="Use ingest/scorer/projector/api/notifier already running; only stream.",
 )
 def demo(
     customers: int,

@@ -28,13 +28,17 @@ async def test_unknown_customer_is_404_problem(api: ClientFactory) -> None:
 
 
 async def test_history_is_oldest_first_and_limited(api: ClientFactory, redis: Redis) -> None:
-    await seed(redis, [make_snapshot("acme", float(t), risk=float(t * 10)) for t in range(1, 6)])
+    day = 86_400.0
+    await seed(redis, [make_snapshot("acme", t * day, risk=float(t * 10)) for t in range(1, 6)])
     async with api() as client:
         response = await client.get("/v1/customers/acme/history", params={"limit": 2})
         too_many = await client.get("/v1/customers/acme/history", params={"limit": 501})
     body = orjson.loads(response.content)
     assert body["customer_id"] == "acme"
-    assert [(p["as_of_ts"], p["risk"]) for p in body["points"]] == [(4.0, 40.0), (5.0, 50.0)]
+    assert [(p["as_of_ts"], p["risk"]) for p in body["points"]] == [
+        (5 * day - 1, 40.0),
+        (5 * day, 50.0),
+    ]
     assert too_many.status_code == 422
     assert too_many.headers["content-type"] == "application/problem+json"
 

@@ -61,6 +61,7 @@ async def test_events_posted_over_http_reach_the_api_through_kafka_scorer_and_re
 
     with (
         running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
+        running("projector", ["projector"], settings, tmp_path),
         running("ingest", ["ingest"], settings, tmp_path, f"{ingest_url}/healthz"),
         running("api", ["api"], settings, tmp_path, f"{api_url}/healthz"),
     ):

@@ -72,7 +72,10 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
         )["risk"]["value"]
     # A new container: the scorer's local state is gone and must come back from the changelog.
     shutil.rmtree(Path(settings.data_dir) / "scorer", ignore_errors=True)
-    with running("scorer-2", ["scorer", "--loglevel", "info"], settings, tmp_path):
+    with (
+        running("scorer-2", ["scorer", "--loglevel", "info"], settings, tmp_path),
+        running("projector", ["projector"], settings, tmp_path),
+    ):
         await produce(settings, event_records(after))
         await await_for(
             lambda: _scored_up_to(settings, busy, T0 + 60 * DAY - 2 * HOUR),

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from vitals.core.settings import Settings
 from vitals.projection import keys
 from vitals.projection.cli import rebuild, rebuild_redis
+from vitals.projection.reader import ScoreReader
 
 from .support import make_snapshot
 
@@ -31,8 +32,9 @@ async def test_rebuild_replaces_projection_and_keeps_other_keys(
         [make_snapshot(f"c{i}", 1.0, risk=float(i)) for i in range(30)]
         + [make_snapshot("c0", 2.0, risk=77.0)],
     )
-    await redis.set(keys.snapshot("ghost"), b"{}")  # stale projection: must go
-    await redis.zadd(keys.ranked("risk"), {"ghost": 99.0})
+    layout = keys.Layout.for_client(redis)
+    await redis.set(layout.record("ghost"), b"{}")  # stale projection: must go
+    await redis.zadd(layout.ranked(0, "risk", "active"), {"ghost": 99.0})
     await redis.set("vitals:destinations:slack", b"keep")  # other Vitals data: must stay
     lines: list[str] = []
 
@@ -40,10 +42,13 @@ async def test_rebuild_replaces_projection_and_keeps_other_keys(
 
     assert result.records == 31 and result.applied == 31 and result.deleted_keys == 2
     assert await redis.get("vitals:destinations:slack") == b"keep"
-    assert await redis.get(keys.snapshot("ghost")) is None
-    top = await redis.zrevrange(keys.ranked("risk"), 0, 1, withscores=True)
-    assert top == [(b"c0", 77.0), (b"c29", 29.0)]
-    assert orjson.loads(await redis.get(keys.snapshot("c0")))["as_of_ts"] == 2.0
+    assert await redis.get(layout.record("ghost")) is None
+    top = (await ScoreReader(redis).at_risk(limit=2)).items
+    assert [(s["customer_id"], s["risk"]["value"]) for s in map(orjson.loads, top)] == [
+        ("c0", 77.0),
+        ("c29", 29.0),
+    ]
+    assert orjson.loads(await ScoreReader(redis).snapshot("c0"))["as_of_ts"] == 2.0
     assert lines[-1].startswith("done: 31 records")
 
 

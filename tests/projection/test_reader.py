@@ -4,6 +4,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from vitals.projection import reader as reader_module
+from vitals.projection.codec import DAY_S
 from vitals.projection.keys import Order
 from vitals.projection.reader import MAX_PAGE_LIMIT, InvalidCursor, ScoreReader, encode_cursor
 from vitals.projection.writer import ScoreProjection
@@ -38,6 +40,7 @@ async def book(redis: Redis) -> list[tuple[str, float]]:
             mrr=float(100 + i),
             owner="a" if i % 2 else "b",
             quadrant="at_risk" if i % 3 else "champion",
+            stage="churned" if i % 7 == 0 else "stable",
         )
         for i in range(40)
     ]
@@ -106,6 +109,42 @@ async def test_filters_combine_and_order_by_revenue(
     assert await all_pages(reader, 5, filters={"band": "nope"}) == []
 
 
+async def test_status_splits_the_book_and_all_merges_it(
+    redis: Redis, book: list[tuple[str, float]]
+) -> None:
+    reader = ScoreReader(redis)
+    churned = [c for c in expected_order(book) if int(c[1:]) % 7 == 0]
+    active = [c for c in expected_order(book) if int(c[1:]) % 7]
+    assert await all_pages(reader, 4, filters={"status": "active"}) == active
+    assert await all_pages(reader, 2, filters={"status": "churned"}) == churned
+    assert await all_pages(reader, 3, filters={"status": "churned", "owner": "b"}) == [
+        c for c in churned if int(c[1:]) % 2 == 0
+    ]
+    assert await all_pages(reader, 6) == expected_order(book)
+
+
+async def test_multi_filter_walk_pages_past_its_scan_budget(
+    redis: Redis, book: list[tuple[str, float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A budget of 2 members per call: most pages come back short, with a cursor to go on.
+    monkeypatch.setattr(reader_module, "SCAN_BUDGET", 2)
+    reader = ScoreReader(redis)
+    both = [c for c in expected_order(book) if int(c[1:]) % 2 and int(c[1:]) % 3]
+    assert await all_pages(reader, 3, filters={"owner": "a", "quadrant": "at_risk"}) == both
+    short_with_cursor = 0
+    cursor = None
+    while True:
+        got, cursor = await page_ids(
+            reader, limit=3, cursor=cursor, filters={"owner": "a", "quadrant": "at_risk"}
+        )
+        assert len(got) <= 3
+        short_with_cursor += len(got) < 3 and cursor is not None
+        if cursor is None:
+            break
+    if reader.layout.shards == 1:  # a cluster walks 2 members on each of 24 lists per page
+        assert short_with_cursor > 0
+
+
 async def test_limit_is_clamped_to_the_maximum(redis: Redis) -> None:
     await ScoreProjection(redis).apply(
         [make_snapshot(f"c{i:03d}", 1.0) for i in range(MAX_PAGE_LIMIT + 5)]
@@ -130,7 +169,7 @@ async def test_unknown_filter_dimension_is_refused(redis: Redis) -> None:
 
 async def test_history_returns_newest_points_oldest_first(redis: Redis) -> None:
     await ScoreProjection(redis).apply(
-        [make_snapshot("acme", float(t), risk=float(t)) for t in range(1, 6)]
+        [make_snapshot("acme", t * DAY_S + 60.0, risk=float(t)) for t in range(1, 6)]
     )
     reader = ScoreReader(redis)
     raw = await reader.history("acme", limit=3)
@@ -148,3 +187,4 @@ async def test_counts_and_meta(redis: Redis, book: list[tuple[str, float]]) -> N
     assert counts["quadrant"] == {"at_risk": 26, "champion": 14}
     meta = await reader.meta()
     assert meta["watermark_ts"] == 1.0 and meta["snapshots_applied"] == 40
+    assert meta["snapshots_invalid"] == 0

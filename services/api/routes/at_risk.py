@@ -48,7 +48,10 @@ async def at_risk(
     for the next page; it is null on the last page. Paging is by position (value, id), not offset:
     customers whose scores do not change while you page are listed exactly once. ``status``:
     "active" (default) leaves out churned customers (lifecycle stage churned), "churned" lists only
-    them (win-back), "all" both."""
+    them (win-back), "all" both. Each single filter (with a status) is one ranked list kept by the
+    projection, so a page costs the same at any size; two or more of owner/segment/quadrant/band
+    at once are checked while walking the most selective list, so such a page may hold fewer than
+    ``limit`` items and still have a ``next_cursor``: page until it is null."""
     try:
         page = await reader.at_risk(
             order=order,

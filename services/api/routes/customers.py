@@ -15,8 +15,8 @@ from vitals.projection.reader import MAX_HISTORY_LIMIT
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=[ReadAccess])
 
-# Points a history request returns when it names no limit: ~a month of daily-ish changes.
-DEFAULT_HISTORY_LIMIT = 100
+# Points a history request returns when it names no limit: every day kept (one point per day).
+DEFAULT_HISTORY_LIMIT = MAX_HISTORY_LIMIT
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 SNAPSHOT_DOC: dict[int | str, dict[str, Any]] = {
@@ -53,7 +53,10 @@ async def get_customer(customer_id: CustomerId, reader: ReaderDep) -> Response:
     responses={
         200: {
             "description": '{"customer_id", "points": [{as_of_ts, temperature, health, '
-            "risk, quadrant, stage, reasons}]}, oldest first.",
+            "risk, quadrant, stage, reasons}]}, oldest first: one point per UTC day (the day's "
+            "last scores), the last 90 days. Values are in half-point steps and may be null; "
+            "an older day's as_of_ts is the end of that day; reasons is empty (the current "
+            "reasons are in the snapshot).",
             "content": {"application/json": {}},
         }
     },
@@ -63,7 +66,7 @@ async def get_history(
     reader: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_LIMIT)] = DEFAULT_HISTORY_LIMIT,
 ) -> Response:
-    """The last ``limit`` score points of the customer, oldest first (time in Unix seconds)."""
+    """The last ``limit`` daily score points of the customer, oldest first (Unix seconds)."""
     points = await reader.history(customer_id, limit)
     if points is None:
         raise _unknown(customer_id)

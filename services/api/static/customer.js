@@ -2,7 +2,7 @@
 "use strict";
 
 const CUSTOMER_ID = decodeURIComponent(location.pathname.split("/").pop());
-const HISTORY_POINTS = 200;
+const HISTORY_POINTS = 90; // one point per day, 90 days kept (the API's maximum)
 const SERIES = [ // history lines: field, label, colour
   ["risk", "risk", "#c62828"], ["temperature", "temperature", "#2952cc"], ["health", "health", "#1f9d55"],
 ];
@@ -99,7 +99,7 @@ function render(s, history) {
       el("div", { class: "card" }, el("h2", {}, "Why"), reasons(s.reasons),
         riskOnly(s).length ? el("h2", { style: "margin-top:14px" }, "What drives the risk") : null,
         riskOnly(s).length ? reasons(riskOnly(s)) : null),
-      el("div", { class: "card" }, el("h2", {}, "Score history ", el("small", {}, "last " + history.length + " changes")), historyChart(history))),
+      el("div", { class: "card" }, el("h2", {}, "Score history ", el("small", {}, "last " + history.length + " days")), historyChart(history))),
     el("div", { class: "cards4" },
       facts("RFM", [["segment", words(rfm.segment)], ["R · F · M", [rfm.r, rfm.f, rfm.m].map((v) => v ?? "–").join(" · ")],
         ["days since purchase", num(rfm.recency_days)], ["purchases", num(rfm.frequency)], ["spend", money(rfm.monetary, s.currency)]]),
