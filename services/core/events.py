@@ -165,6 +165,11 @@ def is_date(value: str) -> bool:
     return True
 
 
+# The last timestamp the field validator parsed, and its value (validation is synchronous, so the
+# model validator that follows reads the same event's).
+_LAST_PARSED: list[Any] = ["", 0.0]
+
+
 class Event(BaseModel):
     """One customer event. ``ts`` is the event time in Unix seconds, derived from ``timestamp``."""
 
@@ -187,17 +192,22 @@ class Event(BaseModel):
     @property
     def ts(self) -> float:
         """Event time, Unix seconds."""
-        return self._ts
+        # Read the private value directly: ``self._ts`` goes through pydantic's __getattr__
+        # fallback, ~70× a dict lookup, and the scorer reads ts several times per event.
+        private: dict[str, float] = self.__pydantic_private__  # type: ignore[assignment]
+        return private["_ts"]
 
     @field_validator("timestamp")
     @classmethod
     def _check_timestamp(cls, value: str) -> str:
-        parse_timestamp(value)
+        _LAST_PARSED[:] = [value, parse_timestamp(value)]
         return value
 
     @model_validator(mode="after")
     def _check_per_type(self) -> Event:
-        self._ts = parse_timestamp(self.timestamp)
+        # The field validator just parsed this very string: reuse it instead of parsing twice.
+        text, ts = _LAST_PARSED
+        self._ts = ts if text is self.timestamp else parse_timestamp(self.timestamp)
         kind = self.type
         if kind == "usage" and self.name is None:
             raise ValueError("name: required for usage events (the feature or action used)")
