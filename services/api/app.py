@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from vitals.api import problems
 from vitals.api.kafka_status import LagProbe
 from vitals.api.metrics import ApiMetrics, MetricsMiddleware
+from vitals.api.readiness import ProjectionReadiness
 from vitals.api.routes import (
     alerts,
     at_risk,
@@ -59,6 +60,7 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         client = redis if redis is not None else make_redis(settings)
         app.state.redis = client
         app.state.reader = ScoreReader(client)
+        app.state.readiness = ProjectionReadiness(client)
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ Layout (``P`` = the projection prefix, default ``vitals:proj:``; ``{cid}`` = cus
     P rank:{order}:{dim}:{value}      zset    the same, one owner/segment/quadrant/band only
     P count:{dim}                     hash    customers per value of a dimension (rfm, stage, …)
     P meta                            hash    watermark, last projection time, snapshots applied
+    P ready                           string  set when the projection holds every customer (below)
     P tmp:page                        zset    the paging script's scratch set (within one call)
 
 The Lua scripts in ``writer.py`` and ``reader.py`` build the same names from the prefix; the layout
@@ -75,6 +76,18 @@ def counts(dim: str, prefix: str = PREFIX) -> str:
 
 def meta(prefix: str = PREFIX) -> str:
     return f"{prefix}meta"
+
+
+def ready(prefix: str = PREFIX) -> str:
+    """The completeness marker: wall time (Unix s) the projection was last known whole.
+
+    Written by a projector's first batch when absent (a fresh Redis fills from the start of
+    `scores`) and at the end of ``vitals rebuild-redis``; deleted by the rebuild's start. Absent
+    after a FLUSHALL or a lost Redis, so the API answers 503 "rebuilding" instead of a partial
+    book (404 for customers that exist, short lists) until ``vitals rebuild-redis`` has run.
+    Not caught: a projector restarted after a flush writes it again on its first batch.
+    """
+    return f"{prefix}ready"
 
 
 def page_scratch(prefix: str = PREFIX) -> str:

@@ -174,7 +174,10 @@ class ScoreProjection:
         prefix: str = keys.PREFIX,
         history_max: int = HISTORY_MAX_POINTS,
         clock: Callable[[], float] = time.time,
+        mark_ready: bool = True,
     ) -> None:
+        """``mark_ready``: the first batch sets the completeness marker (``keys.ready``) when it is
+        absent; False for writers that set it themselves when done (the rebuild)."""
         if history_max < 1:
             raise ValueError("history_max must be at least 1 point")
         self._redis = redis
@@ -182,6 +185,7 @@ class ScoreProjection:
         self._history_max = history_max
         self._clock = clock
         self._apply = redis.register_script(APPLY_LUA)
+        self._mark_ready = mark_ready
 
     async def apply(self, items: Sequence[tuple[Mapping[str, Any], bytes]]) -> int:
         """Apply ``(decoded snapshot, exact JSON bytes)`` pairs in order; returns how many moved a
@@ -229,5 +233,8 @@ class ScoreProjection:
         pipe.hset(meta_key, keys.META_LAST_PROJECTION, repr(self._clock()))
         if invalid:
             pipe.hincrby(meta_key, "snapshots_invalid", invalid)
+        if self._mark_ready:
+            pipe.set(keys.ready(self._prefix), repr(self._clock()), nx=True)
         results = await pipe.execute()
+        self._mark_ready = False  # once per writer: a flush while it runs must stay visible
         return sum(1 for r in results[:scripts] if r == APPLIED)

@@ -1,0 +1,131 @@
+"""Redis lost: the API says "rebuilding" (503, Retry-After) instead of answering from a partial
+book, and `vitals rebuild-redis` brings back every customer and its history from `scores`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from vitals.core.settings import Settings, to_env
+from vitals.projection import keys
+from vitals.projection.writer import HISTORY_MAX_POINTS
+from vitals.sim.generator import simulate
+
+from .kafka_io import event_records, produce_pipelined, read_all
+from .offline import latest_if_all_scored, offline_engine
+from .services import await_for, free_port, running
+
+pytestmark = pytest.mark.integration
+
+SCORED_TIMEOUT_S = 180.0
+REBUILD_TIMEOUT_S = 120.0
+
+
+def expected_history(scores: list[tuple[bytes | None, dict[str, Any]]], cid: str) -> list[Any]:
+    """(as_of_ts, risk) of the history points `scores` implies for ``cid``: one per instant,
+    the last snapshot of an instant wins, oldest first."""
+    by_instant = {s["as_of_ts"]: s["risk"]["value"] for k, s in scores if k == cid.encode()}
+    return sorted(by_instant.items())[-HISTORY_MAX_POINTS:]
+
+
+async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_and_history(
+    settings: Settings, tmp_path: Path
+) -> None:
+    api_port = free_port()
+    settings = settings.model_copy(
+        update={
+            "clock": "stream",
+            "refit_interval_s": 0.0,
+            "api_port": api_port,
+            "public_url": f"http://127.0.0.1:{api_port}",
+        }
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    events = list(simulate(20, datetime(2026, 1, 1, tzinfo=UTC), 60, seed=5, kind="mixed").events)
+    cut = len(events) * 2 // 3
+    engine = offline_engine(events)
+    store = redis.Redis.from_url(settings.redis_url)
+
+    with (
+        running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
+        running("api", ["api"], settings, tmp_path, f"{api}/healthz"),
+        httpx.Client(base_url=api, timeout=10.0) as client,
+    ):
+        await produce_pipelined(settings, event_records(events[:cut]))
+        partial = offline_engine(events[:cut])
+        await await_for(
+            lambda: latest_if_all_scored(settings, partial),
+            timeout=SCORED_TIMEOUT_S,
+            interval=1.0,
+            what="the first two thirds scored",
+        )
+
+        async def all_served() -> bool:
+            r = client.get("/v1/at-risk", params={"status": "all", "limit": 200})
+            return r.status_code == 200 and len(r.json()["items"]) == len(partial.states)
+
+        await await_for(all_served, timeout=60, interval=0.5, what="every customer in the API")
+        assert store.exists(keys.ready())
+
+        store.flushdb()  # this test's database only: the Redis server is shared
+        # The stream goes on while Redis is empty: the projector writes the newest snapshots
+        # (a partial book) and must not mark it whole.
+        await produce_pipelined(settings, event_records(events[cut:]))
+        latest = await await_for(
+            lambda: latest_if_all_scored(settings, engine),
+            timeout=SCORED_TIMEOUT_S,
+            interval=1.0,
+            what="the last third scored",
+        )
+
+        async def rebuilding() -> httpx.Response | None:
+            r = client.get(f"/v1/customers/{next(iter(latest))}")
+            return r if r.status_code == 503 else None
+
+        answer = await await_for(rebuilding, timeout=10, interval=0.2, what="503 rebuilding")
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert int(answer.headers["retry-after"]) > 0
+        assert answer.json()["title"] == "Rebuilding"
+        assert client.get("/v1/at-risk").status_code == 503
+        assert not store.exists(keys.ready())
+        scores = await read_all(settings, settings.topic_scores)
+        # What the projector wrote since the flush is a partial book: short histories.
+        assert all(
+            store.zcard(keys.history(cid)) < len(expected_history(scores, cid)) for cid in latest
+        )
+
+        rebuild = subprocess.run(
+            [sys.executable, "-m", "vitals.cli", "rebuild-redis", "--yes"],
+            env=os.environ | to_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=REBUILD_TIMEOUT_S,
+            check=False,
+        )
+        assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+        assert store.exists(keys.ready())
+
+        async def served_again() -> bool:
+            return client.get("/v1/at-risk", params={"limit": 1}).status_code == 200
+
+        await await_for(served_again, timeout=10, interval=0.2, what="the API serving again")
+        listed = client.get("/v1/at-risk", params={"status": "all", "limit": 200}).json()
+        assert {item["customer_id"] for item in listed["items"]} == set(latest)
+        for cid, snapshot in latest.items():
+            r = client.get(f"/v1/customers/{cid}")
+            assert r.status_code == 200, cid
+            assert orjson.loads(r.content) == snapshot, cid
+            history = client.get(f"/v1/customers/{cid}/history", params={"limit": 500}).json()
+            points = [(p["as_of_ts"], p["risk"]) for p in history["points"]]
+            assert points == expected_history(scores, cid), cid
+            assert len(points) > 1
+    store.close()
