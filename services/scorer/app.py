@@ -22,7 +22,6 @@ from typing import Any
 import faust
 import orjson
 import redis.asyncio as aioredis
-from faust.exceptions import PartitionsMismatch
 from faust.streams import _current_event
 from faust.transport.producer import ProducerBuffer
 from redis.exceptions import RedisError
@@ -66,10 +65,6 @@ MIN_REFIT_CUSTOMERS = 30
 # until its session times out: Faust's default of 60 s stalls those customers for a minute;
 # 15 s (five missed 3 s heartbeats) hands them over sooner without flapping.
 SESSION_TIMEOUT_S = 15.0
-# A scorer that finds its changelog topic missing from the consumer's metadata (a start-up race)
-# refreshes the metadata and retries this often, this many times, before giving up on the batch.
-CHANGELOG_WAIT_S = 0.5
-CHANGELOG_WAIT_ATTEMPTS = 120
 # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
 # burst of table writes; a larger buffer drains in fewer, bigger flushes.
 PRODUCER_BUFFER_MESSAGES = 10_000
@@ -272,7 +267,7 @@ class ScorerApp:
         started = time.perf_counter()
         token = _current_event.set(weakref.ref(group[-1]))
         try:
-            outs = [await self._process_when_changelog_known(records)]
+            outs = [self.processor.process(records)]
         except Exception:
             # Find the record at fault by scoring the batch one record at a time (the state of
             # records already applied is skipped by position, so this repeats nothing).
@@ -309,28 +304,6 @@ class ScorerApp:
         for partition, mark in self.processor.watermarks.items():
             metrics.WATERMARK.labels(partition=str(partition)).set(mark)
         return published
-
-    async def _process_when_changelog_known(self, records: list[SourceRecord]) -> Any:
-        """``processor.process(records)``, waiting while the consumer's metadata does not know
-        the table's changelog partitions yet.
-
-        A new app creates its changelog topic at start-up; when the consumer's metadata was taken
-        before the topic existed, Faust sees it with 0 partitions and refuses every table write
-        (PartitionsMismatch) until the next metadata refresh, five minutes later. Those records
-        are fine: dead-lettering them would lose them, so the metadata is refreshed and the batch
-        retried (states already applied are skipped by position)."""
-        for attempt in range(CHANGELOG_WAIT_ATTEMPTS):
-            try:
-                return self.processor.process(records)
-            except PartitionsMismatch as exc:
-                if attempt + 1 == CHANGELOG_WAIT_ATTEMPTS:
-                    raise
-                logger.warning("table changelog not in the metadata yet, refreshing: %s", exc)
-                thread = self.app.consumer._thread  # type: ignore[attr-defined]
-                client = thread._ensure_consumer()._client
-                await thread.call_thread(client.force_metadata_update)
-                await asyncio.sleep(CHANGELOG_WAIT_S)
-        raise AssertionError("unreachable")
 
     async def _project(self, stream: faust.StreamT[bytes]) -> Any:
         if self.projection is None:

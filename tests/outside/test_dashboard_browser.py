@@ -40,6 +40,8 @@ def api_ids(api: ServedApi, **params: str) -> list[str]:
     return [item["customer_id"] for item in page["items"]]
 
 
+# A fresh machine installs chromium (apt-get, ~100 MB) inside this test's time.
+@pytest.mark.timeout(600)
 def test_dashboard_lists_by_risk_filters_and_opens_a_customer_with_its_history(
     served_api: ServedApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
