@@ -22,8 +22,8 @@ from .conftest import ServedApi
 
 pytestmark = pytest.mark.integration
 
-# Examples per operation and mode: 18 operations x 2 modes x 20 examples, ~40 s on 2 busy cores.
-EXAMPLES_PER_OPERATION = 20
+# Examples per operation and mode: 18 operations x 2 modes x 12 examples, ~30 s on 2 busy cores.
+EXAMPLES_PER_OPERATION = 12
 SNAPSHOT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schemas" / "score-snapshot.schema.json").read_text()
 )
