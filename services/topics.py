@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,14 +110,15 @@ async def _wait_for_bootstrap(bootstrap: str, timeout: float) -> None:
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the Vitals topics that do not exist yet (idempotent, safe to run concurrently) and
-    wait until every partition has a leader, so producers do not start against a half-made topic.
+async def ensure_topics(settings: Settings, extra: Sequence[TopicSpec] = ()) -> None:
+    """Create the Vitals topics (and ``extra`` ones) that do not exist yet (idempotent, safe to
+    run concurrently) and wait until every partition has a leader, so producers do not start
+    against a half-made topic.
 
     Raises ``TopicError`` when a topic exists with fewer partitions than configured for a
     keyed topic: adding partitions later would move customers between scorer partitions.
     """
-    specs = topic_specs(settings)
+    specs = [*topic_specs(settings), *extra]
     admin = _admin(settings.kafka_bootstrap)
     try:
         await admin.start()

@@ -18,6 +18,7 @@ from redis.asyncio.cluster import RedisCluster
 from vitals.api import problems
 from vitals.api.kafka_status import LagProbe
 from vitals.api.metrics import ApiMetrics, MetricsMiddleware
+from vitals.api.readiness import ProjectionReadiness
 from vitals.api.routes import (
     alerts,
     at_risk,
@@ -74,6 +75,7 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
             client = make_redis(settings)
         app.state.redis = client
         app.state.reader = ScoreReader(client)
+        app.state.readiness = ProjectionReadiness(client)
         try:
             yield
         finally:

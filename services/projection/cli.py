@@ -5,7 +5,8 @@ projection's keys (only those under ``keys.PREFIX``; never FLUSHALL/FLUSHDB: oth
 share the database), then reads `scores` from the start with its own group-less consumer up to the
 end offsets captured when it started, and applies the snapshots in batches. Run it with the
 projector stopped or running: the projector's later snapshots are newer and win either way, since
-the writer never moves a customer back in time. While it runs the API sees a partial list.
+the writer never moves a customer back in time. While it runs the API answers 503 "rebuilding"
+(the completeness marker ``keys.ready`` is deleted with the projection and set again at the end).
 """
 
 from __future__ import annotations
@@ -89,12 +90,14 @@ async def rebuild(
     try:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        # Delete first, then take the end offsets: a snapshot a running projector applies between
+        # the two is re-applied here (taken the other way round, it would be deleted and lost).
+        deleted = await delete_projection(redis)
         end = await consumer.end_offsets(tps)
         begin = await consumer.beginning_offsets(tps)
         total = sum(end[tp] - begin[tp] for tp in tps)
-        deleted = await delete_projection(redis)
         echo(f"deleted {deleted} projection keys; reading {total} records from {topic!r}")
-        projection = ScoreProjection(redis)
+        projection = ScoreProjection(redis, mark_ready=False)
         records = applied = 0
         last_progress = last_data = time.monotonic()
         remaining = {tp for tp in tps if end[tp] > begin[tp]}
@@ -124,6 +127,8 @@ async def rebuild(
                 last_progress = now
     finally:
         await consumer.stop()
+    # The API serves again (it answered 503 "rebuilding" since the delete).
+    await redis.set(keys.ready(), repr(time.time()))
     result = RebuildResult(deleted, records, applied, time.monotonic() - started)
     echo(f"done: {records} records, {applied} snapshots applied in {result.seconds:.1f} s")
     return result

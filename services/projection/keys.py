@@ -9,6 +9,7 @@ Layout (``P`` = the projection prefix, default ``vitals:proj:``; ``{t}`` = the s
     P{t}:r:{order}:{status}:{dim}:{val}  zset    the same, one owner/segment/quadrant/band only
     P{t}:n:{dim}                         hash    customers per value of a dimension (rfm, stage, …)
     P{t}:meta                            hash    watermark, last projection time, snapshots applied
+    Pready                               string  set when the projection holds every customer
 
 Lists: every list the API offers — global, per owner, segment, quadrant or band, each with a
 status (active or churned; "all" merges the two) and each in two orders (risk, revenue at risk) —
@@ -130,3 +131,16 @@ class Layout:
 
     def meta(self, shard: int) -> str:
         return f"{self.base(shard)}meta"
+
+
+def ready(prefix: str = PREFIX) -> str:
+    """The completeness marker: wall time (Unix s) the projection was last known whole.
+
+    One plain key (no hash tag: single-key commands work on a cluster). Written by a projector's
+    first batch when absent (a fresh Redis fills from the start of `scores`) and at the end of
+    ``vitals rebuild-redis``; deleted by the rebuild's start. Absent after a FLUSHALL or a lost
+    Redis, so the API answers 503 "rebuilding" instead of a partial book (404 for customers that
+    exist, short lists) until ``vitals rebuild-redis`` has run. Not caught: a projector restarted
+    after a flush writes it again on its first batch.
+    """
+    return f"{prefix}ready"

@@ -232,7 +232,10 @@ class ScoreProjection:
         layout: keys.Layout | None = None,
         history_days: int = codec.HISTORY_DAYS,
         clock: Callable[[], float] = time.time,
+        mark_ready: bool = True,
     ) -> None:
+        """``mark_ready``: the first batch sets the completeness marker (``keys.ready``) when it is
+        absent; False for writers that set it themselves when done (the rebuild)."""
         if history_days < 1:
             raise ValueError("history_days must be at least 1")
         self._redis = redis
@@ -240,6 +243,7 @@ class ScoreProjection:
         self._history_days = history_days
         self._clock = clock
         self._apply = redis.register_script(APPLY_LUA)
+        self._mark_ready = mark_ready
 
     async def apply(self, items: Sequence[tuple[Mapping[str, Any], bytes]]) -> int:
         """Apply ``(decoded snapshot, exact JSON bytes)`` pairs in order; returns how many moved a
@@ -294,4 +298,7 @@ class ScoreProjection:
         if invalid:
             calls.append(self._redis.hincrby(layout.meta(0), keys.META_INVALID, invalid))
         results = await asyncio.gather(*calls)
+        if self._mark_ready:
+            await self._redis.set(keys.ready(layout.prefix), repr(self._clock()), nx=True)
+            self._mark_ready = False  # once per writer: a flush while it runs must stay visible
         return sum(int(r[0]) for r in results[: len(results) - (1 if invalid else 0)])

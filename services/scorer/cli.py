@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 
 
@@ -22,6 +24,7 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     from prometheus_client import start_http_server
 
     from vitals.core.settings import Settings
+    from vitals.topics import TopicSpec, ensure_topics
 
     from .app import ScorerApp
 
@@ -30,6 +33,14 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
     scorer_app = ScorerApp(settings)
+    # The table's changelog must exist, with its partitions led, before Faust starts. Left to
+    # Faust, it is created at start-up, and a consumer whose first metadata predates it sees it with
+    # 0 partitions: every table write then fails (PartitionsMismatch) and every event went to
+    # `events.dead` until the next metadata refresh, five minutes later (seen on a busy broker).
+    changelog = TopicSpec(
+        scorer_app.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+    )
+    asyncio.run(ensure_topics(settings, extra=[changelog]))
     click.echo(
         f"vitals scorer: {settings.kafka_bootstrap} topic={settings.topic_events} "
         f"clock={settings.clock} redis={settings.redis_url} datadir={settings.data_dir}",

@@ -19,6 +19,11 @@ from vitals.partitioning import partition_for
 
 # An envelope larger than this is refused whole: it would stall its partition for too long.
 MAX_ENVELOPE_EVENTS = 10_000
+# A dead letter carries at most this much of the rejected payload. A record near the broker's
+# 1 MiB limit plus the letter's own fields would exceed the producer's maximum request size, and
+# a failed send crashes the scorer agent (every partition stops), so the payload is cut to a text
+# prefix: enough to find the record, which stays in `events` at the letter's source offset.
+MAX_DEAD_PAYLOAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,15 @@ def decode_record(value: bytes | None, partition: int, partitions: int) -> Decod
 def dead_letter(
     rejected: Rejected, topic: str, partition: int, offset: int, detected_at: float
 ) -> bytes:
-    """The `events.dead` record: the payload, the reason and where it came from."""
+    """The `events.dead` record: the payload, the reason and where it came from. A payload over
+    ``MAX_DEAD_PAYLOAD_BYTES`` (as JSON) is replaced by its first bytes as text, and
+    ``payload_truncated`` says so."""
+    payload = rejected.payload
+    letter: dict[str, Any] = {}
+    encoded = orjson.dumps(payload)
+    if len(encoded) > MAX_DEAD_PAYLOAD_BYTES:
+        payload = encoded[:MAX_DEAD_PAYLOAD_BYTES].decode("utf-8", errors="ignore")
+        letter["payload_truncated"] = True
     return orjson.dumps(
         {
             "reason": rejected.reason,
@@ -99,6 +112,7 @@ def dead_letter(
                 "index": rejected.index,
             },
             "detected_at_ts": detected_at,
-            "payload": rejected.payload,
+            "payload": payload,
+            **letter,
         }
     )

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from vitals.api.app import create_app
 from vitals.core.settings import Settings
+from vitals.projection import keys
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -28,6 +29,11 @@ def api(settings: Settings) -> ClientFactory:
 
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        # A complete (if empty) projection, as a projector's first batch leaves it: the read
+        # routes answer 503 "rebuilding" without the marker (test_readiness.py).
+        marker = Redis.from_url(settings.redis_url)
+        await marker.set(keys.ready(), b"0")
+        await marker.aclose()
         app = create_app(settings.model_copy(update=overrides))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -29,16 +29,25 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(
-    name: str, args: list[str], settings: Settings, logs: Path, health_url: str | None = None
+    name: str,
+    args: list[str],
+    settings: Settings,
+    logs: Path,
+    health_url: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    python: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``vitals <args>`` with ``settings`` in its environment; stop it (SIGTERM) on exit."""
+    """Start ``vitals <args>`` with ``settings`` (and ``env``) in its environment; stop it
+    (SIGTERM) on exit. ``python``: run ``python <python...>`` instead of the ``vitals`` CLI."""
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
-    env = os.environ | to_env(settings)
+    full_env = os.environ | to_env(settings) | dict(env or {})
+    command = [sys.executable, *python] if python else [sys.executable, "-m", "vitals.cli", *args]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "vitals.cli", *args],
-            env=env,
+            command,
+            env=full_env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -58,6 +67,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL: the process gets no chance to flush, commit or leave its consumer group."""
+    proc.kill()
+    proc.wait()
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:

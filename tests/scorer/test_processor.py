@@ -11,6 +11,7 @@ from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.partitioning import partition_for
 from vitals.scorer.processor import RecordProcessor, SourceRecord
+from vitals.scorer.records import MAX_DEAD_PAYLOAD_BYTES
 from vitals.scorer.store import MemoryStore
 
 PARTITIONS = 8
@@ -177,3 +178,17 @@ def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> Non
     last_usage = t0 + 34 * day
     assert gone[0]["predicted_at_ts"] == pytest.approx(last_usage + 10 * day, abs=2.0)
     assert gone[0]["raised_at_ts"] == gone[0]["predicted_at_ts"]
+
+
+def test_a_huge_rejected_event_leaves_a_small_dead_letter() -> None:
+    # Near the broker's 1 MiB limit: the whole payload in the letter would be too large to send.
+    huge = orjson.dumps({**usage("e1", "acme"), "name": "x" * 1_000_000})
+    out = make_processor(MemoryStore()).process([record(None, "acme", 3, raw=huge)])
+    [(_key, value)] = out.dead
+    letter = orjson.loads(value)
+    assert len(value) < MAX_DEAD_PAYLOAD_BYTES + 4096
+    assert letter["payload_truncated"] is True
+    assert letter["payload"].startswith('{"event_id":"e1"')
+    assert letter["reason"].startswith("name")
+    small = make_processor(MemoryStore()).process([record(None, "acme", 4, raw=b"{not json")])
+    assert "payload_truncated" not in orjson.loads(small.dead[0][1])

@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
+from vitals.api.readiness import ProjectionReady
 from vitals.projection.keys import Order
 from vitals.projection.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
 
-router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess])
+router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess, ProjectionReady])
 
 # Filter values are owner names, segments, quadrants or bands: short labels.
 MAX_FILTER_LENGTH = 128

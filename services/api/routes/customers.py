@@ -10,10 +10,13 @@ from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
+from vitals.api.readiness import ProjectionReady
 from vitals.core.events import MAX_ID_LENGTH
 from vitals.projection.reader import MAX_HISTORY_LIMIT
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=[ReadAccess])
+router = APIRouter(
+    prefix="/v1/customers", tags=["customers"], dependencies=[ReadAccess, ProjectionReady]
+)
 
 # Points a history request returns when it names no limit: every day kept (one point per day).
 DEFAULT_HISTORY_LIMIT = MAX_HISTORY_LIMIT

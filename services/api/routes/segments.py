@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from vitals.api.deps import ReadAccess, ReaderDep
+from vitals.api.readiness import ProjectionReady
 
-router = APIRouter(tags=["segments"], dependencies=[ReadAccess])
+router = APIRouter(tags=["segments"], dependencies=[ReadAccess, ProjectionReady])
 
 
 @router.get("/v1/segments")
