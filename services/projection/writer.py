@@ -287,18 +287,25 @@ class ScoreProjection:
                 continue
             per_shard.setdefault(layout.shard_of(cid), []).extend(args)
         now = repr(self._clock())
-        calls = []
         step = SCRIPT_BATCH * ITEM_ARGS
-        for shard, args in per_shard.items():
+
+        async def apply_shard(shard: int, args: list[Any]) -> int:
+            # A shard's chunks go one after the other: sent concurrently, a later chunk (newer
+            # snapshots of a customer) could run first and make the earlier one stale, losing its
+            # history points (a rebuild's big batches did). Shards are independent: in parallel.
             head = [layout.base(shard), self._history_days, now]
+            applied = 0
             for start in range(0, len(args), step):
-                calls.append(
-                    self._apply(keys=[layout.meta(shard)], args=head + args[start : start + step])
+                result = await self._apply(
+                    keys=[layout.meta(shard)], args=head + args[start : start + step]
                 )
+                applied += int(result[0])
+            return applied
+
+        counts = await asyncio.gather(*(apply_shard(s, a) for s, a in per_shard.items()))
         if invalid:
-            calls.append(self._redis.hincrby(layout.meta(0), keys.META_INVALID, invalid))
-        results = await asyncio.gather(*calls)
+            await self._redis.hincrby(layout.meta(0), keys.META_INVALID, invalid)
         if self._mark_ready:
             await self._redis.set(keys.ready(layout.prefix), repr(self._clock()), nx=True)
             self._mark_ready = False  # once per writer: a flush while it runs must stay visible
-        return sum(int(r[0]) for r in results[: len(results) - (1 if invalid else 0)])
+        return sum(counts)

@@ -116,7 +116,7 @@ def test_dashboard_lists_by_risk_filters_and_opens_a_customer_with_its_history(
             chart = page.locator("svg.chart")
             expect(chart).to_be_visible()
             history = httpx.get(
-                f"{served_api.url}/v1/customers/{first}/history", params={"limit": "500"}
+                f"{served_api.url}/v1/customers/{first}/history", params={"limit": "90"}
             ).json()["points"]
             assert len(history) > 10
             lines = chart.locator("path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")

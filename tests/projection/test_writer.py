@@ -183,6 +183,22 @@ async def test_history_keeps_one_point_per_day_for_the_last_90_days(redis: Redis
     assert points[-1]["quadrant"] == "champion" and points[-1]["stage"] == "stable"
 
 
+async def test_a_batch_larger_than_one_script_call_keeps_every_day_in_order(redis: Redis) -> None:
+    # A rebuild applies thousands of snapshots at once: a shard's script calls must run in order,
+    # or a later call (newer days) makes an earlier one stale and its days vanish from history.
+    projection = ScoreProjection(redis)
+    day = float(codec.DAY_S)
+    stream = [
+        make_snapshot("acme", d * day + m * 60.0, risk=float(d))
+        for d in range(60)
+        for m in range(30)
+    ]
+    assert len(stream) > 2 * 500  # more than two script calls' worth (SCRIPT_BATCH)
+    await projection.apply(stream)
+    record = codec.split(await redis.get(projection.layout.record("acme")))
+    assert [p["risk"] for p in codec.history_points(record, 1000)] == [float(d) for d in range(60)]
+
+
 async def test_replaying_a_batch_changes_nothing(redis: Redis) -> None:
     projection = ScoreProjection(redis)
     batch = [
