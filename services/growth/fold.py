@@ -1,0 +1,149 @@
+"""Folding one event into a growth state: idempotent and order-free (see state.py).
+
+Every update is a min, a max, or an insert into a keyed set that keeps the N earliest (lead
+engagement) or latest (purchases) entries by (time, id digest): a duplicate changes nothing and
+any arrival order gives the same stage entries, groups and outcomes. Lead engagement after the
+lead's MQL entry is not kept: it cannot move the entry (the score crossing is the FIRST time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from vitals.core.events import Event
+
+from .config import GrowthConfig
+from .funnel import mql_bound
+from .state import GrowthState
+
+FoldStatus = Literal["changed", "unchanged"]
+# Subscription events that mean a paying customer, and carry a price when they have an amount.
+PAID_SUBSCRIPTION = frozenset({"started", "renewed", "upgraded", "downgraded"})
+MAX_CANCELLATIONS = 16
+QUALIFIED = ("mql", "sql", "opportunity", "customer")
+# Below this many kept engagement events the set is small and storing one more is cheaper
+# than computing the score crossing to prove it is not needed.
+CROSSING_CHECK_FROM = 8
+
+
+def digest(event_id: str) -> str:
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -> FoldStatus:
+    """Fold ``event`` into ``state`` (in place); bump ``version`` when anything changed."""
+    ts = event.ts
+    changed = False
+    if state.first_ts is None or ts < state.first_ts:
+        state.first_ts, changed = ts, True
+    if state.last_ts is None or ts > state.last_ts:
+        state.last_ts, changed = ts, True
+    kind, name, props = event.type, event.name, event.properties or {}
+    if kind == "lead":
+        tags = props.get("tags") or []
+        weight = sum(config.tag_weights.get(tag, 0.0) for tag in tags)
+        if name == "engaged":
+            weight += config.engaged_weight
+        if weight > 0:
+            changed |= _engage(state, event, weight, config)
+        if name == "stage_changed":
+            changed |= _evidence(state, str(props["stage"]), ts)
+        elif name == "converted":
+            changed |= _evidence(state, "customer", ts)
+    elif kind == "usage":
+        changed |= _evidence(state, "registered", ts)
+        changed |= _engage(state, event, config.usage_weight, config)
+        if name == config.activation_event:
+            changed |= _set_min(state, "activation_ts", ts)
+        if state.last_usage_ts is None or ts > state.last_usage_ts:
+            state.last_usage_ts, changed = ts, True
+    elif kind == "purchase":
+        changed |= _evidence(state, "customer", ts)
+        changed |= _purchase(state, event, config)
+    elif kind == "subscription":
+        if name in PAID_SUBSCRIPTION:
+            changed |= _evidence(state, "customer", ts)
+            if event.amount:
+                changed |= _purchase(state, event, config)
+        elif name == "cancelled" and ts not in state.cancellations:
+            state.cancellations = sorted([*state.cancellations, ts])[:MAX_CANCELLATIONS]
+            changed = True
+    elif kind == "referral":
+        if name == "invite_sent":
+            changed |= _set_min(state, "first_invite_ts", ts)
+        else:
+            changed |= _earliest(state, "referred_by", [ts, str(props["referrer_id"])])
+    elif kind == "experiment":
+        pick = [ts, str(props["arm"])]
+        current = state.experiments.get(str(props["experiment"]))
+        if current is None or _key(pick) < _key(current):
+            state.experiments[str(props["experiment"])] = pick
+            changed = True
+    if changed:
+        state.version += 1
+        return "changed"
+    return "unchanged"
+
+
+def _key(pair: list[Any]) -> tuple[float, str]:
+    return float(pair[0]), str(pair[1])
+
+
+def _earliest(state: GrowthState, attr: str, pick: list[Any]) -> bool:
+    current = getattr(state, attr)
+    if current is None or _key(pick) < _key(current):
+        setattr(state, attr, pick)
+        return True
+    return False
+
+
+def _set_min(state: GrowthState, attr: str, ts: float) -> bool:
+    current = getattr(state, attr)
+    if current is None or ts < current:
+        setattr(state, attr, ts)
+        return True
+    return False
+
+
+def _evidence(state: GrowthState, stage: str, ts: float) -> bool:
+    current = state.evidence.get(stage)
+    if current is None or ts < current:
+        state.evidence[stage] = ts
+        return True
+    return False
+
+
+def _engage(state: GrowthState, event: Event, weight: float, config: GrowthConfig) -> bool:
+    key = digest(event.event_id)
+    kept = state.engagement
+    if key in kept:
+        return False
+    # Cheap test first: a later stage's evidence already bounds the MQL entry (customers'
+    # usage ends here); the score crossing is only worth computing on a lead's busier record.
+    later = [state.evidence[s] for s in QUALIFIED if s in state.evidence]
+    if later and event.ts > min(later):
+        return False
+    if len(kept) >= CROSSING_CHECK_FROM:
+        bound = mql_bound(state, config)
+        if bound is not None and event.ts > bound:
+            return False
+    kept[key] = [event.ts, weight]
+    if len(kept) > config.max_engagement_events:
+        latest = max(kept, key=lambda k: (kept[k][0], k))
+        del kept[latest]
+        return latest != key
+    return True
+
+
+def _purchase(state: GrowthState, event: Event, config: GrowthConfig) -> bool:
+    key = digest(event.event_id)
+    kept = state.purchases
+    if key in kept:
+        return False
+    kept[key] = [event.ts, float(event.amount or 0.0)]
+    if len(kept) > config.max_purchases:
+        earliest = min(kept, key=lambda k: (kept[k][0], k))
+        del kept[earliest]
+        return earliest != key
+    return True
