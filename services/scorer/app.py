@@ -34,6 +34,7 @@ from vitals.core.state import CustomerState
 from vitals.projection.writer import ScoreProjection
 
 from . import metrics
+from .growth_agent import GrowthAgent
 from .processor import RecordProcessor, SourceRecord
 from .records import tick_record
 from .store import TableStore
@@ -128,6 +129,8 @@ class ScorerApp:
         self.projection: ScoreProjection | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
         self.app.agent(self.scores_topic, name="vitals.projector")(self._project)
+        # Growth (funnel, groups, experiments): its own agent and table, see growth_agent.py.
+        self.growth = GrowthAgent(self.app, self.events_topic, settings, self._redis_client)
         self.app.task(self._quiet_root_logger)
         self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}
