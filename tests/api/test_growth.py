@@ -107,7 +107,7 @@ async def test_groups_growth_and_experiments(api: ClientFactory, redis: Redis) -
         one = await client.get("/v1/experiments/nurture-drip")
         missing = await client.get("/v1/experiments/nope")
     assert groups["current"] == {"A": 2, "B": 0, "C": 0, "D": 1, "E": 0}
-    march = [r for r in groups["periods"] if r["period"] == "2026-03"][0]
+    march = next(r for r in groups["periods"] if r["period"] == "2026-03")
     assert march["flows"] == {"AD": 1} and march["sizes"]["D"] == 1
     assert [r["aarrr"]["acquisition"] for r in growth["periods"]] == [2, 1, 0]
     assert growth["periods"][2]["aarrr"]["revenue"] == 1
