@@ -115,7 +115,26 @@ def facts(state: GrowthState, config: GrowthConfig) -> dict[str, int]:
 
     for name, (assigned_ts, arm) in sorted(state.experiments.items()):
         _experiment_facts(add, state, entries, name, float(assigned_ts), str(arm), config)
+    state.facts_due = _facts_due(state, purchases, config)
     return out
+
+
+def _facts_due(
+    state: GrowthState, purchases: list[tuple[float, float]], config: GrowthConfig
+) -> float:
+    """The earliest time after the last-seen times at which time alone changes a fact."""
+    last = state.last_ts or 0.0
+    due = [ts + config.group_window_days * SECONDS_PER_DAY for ts, _ in purchases]
+    due += [
+        float(a) + config.experiment(name).horizon_days * SECONDS_PER_DAY
+        for name, (a, _) in state.experiments.items()
+    ]
+    moments = [t for t in due if t > last]
+    if state.activation_ts is not None:
+        retained = state.activation_ts + config.retention_days * SECONDS_PER_DAY
+        if state.last_usage_ts is None or retained > state.last_usage_ts:
+            moments.append(retained)
+    return min(moments, default=float("inf"))
 
 
 def _experiment_facts(

@@ -14,17 +14,16 @@ from typing import Any, Literal
 from vitals.core.events import Event
 
 from .config import GrowthConfig
-from .funnel import mql_bound
+from .funnel import update_crossing
 from .state import GrowthState
 
-FoldStatus = Literal["changed", "unchanged"]
+# "changed": a fact may have changed (publish a snapshot); "touched": only the last-seen times
+# moved, before any fact depends on them (store the state, nothing to publish); "unchanged".
+FoldStatus = Literal["changed", "touched", "unchanged"]
 # Subscription events that mean a paying customer, and carry a price when they have an amount.
 PAID_SUBSCRIPTION = frozenset({"started", "renewed", "upgraded", "downgraded"})
 MAX_CANCELLATIONS = 16
 QUALIFIED = ("mql", "sql", "opportunity", "customer")
-# Below this many kept engagement events the set is small and storing one more is cheaper
-# than computing the score crossing to prove it is not needed.
-CROSSING_CHECK_FROM = 8
 
 
 def digest(event_id: str) -> str:
@@ -34,11 +33,12 @@ def digest(event_id: str) -> str:
 def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -> FoldStatus:
     """Fold ``event`` into ``state`` (in place); bump ``version`` when anything changed."""
     ts = event.ts
-    changed = False
+    changed = touched = False
     if state.first_ts is None or ts < state.first_ts:
         state.first_ts, changed = ts, True
     if state.last_ts is None or ts > state.last_ts:
-        state.last_ts, changed = ts, True
+        state.last_ts, touched = ts, True
+        changed |= ts >= state.facts_due
     kind, name, props = event.type, event.name, event.properties or {}
     if kind == "lead":
         tags = props.get("tags") or []
@@ -57,7 +57,8 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
         if name == config.activation_event:
             changed |= _set_min(state, "activation_ts", ts)
         if state.last_usage_ts is None or ts > state.last_usage_ts:
-            state.last_usage_ts, changed = ts, True
+            state.last_usage_ts, touched = ts, True
+            changed |= ts >= state.facts_due
     elif kind == "purchase":
         changed |= _evidence(state, "customer", ts)
         changed |= _purchase(state, event, config)
@@ -83,7 +84,7 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
     if changed:
         state.version += 1
         return "changed"
-    return "unchanged"
+    return "touched" if touched else "unchanged"
 
 
 def _key(pair: list[Any]) -> tuple[float, str]:
@@ -124,16 +125,17 @@ def _engage(state: GrowthState, event: Event, weight: float, config: GrowthConfi
     later = [state.evidence[s] for s in QUALIFIED if s in state.evidence]
     if later and event.ts > min(later):
         return False
-    if len(kept) >= CROSSING_CHECK_FROM:
-        bound = mql_bound(state, config)
-        if bound is not None and event.ts > bound:
-            return False
+    if state.score_crossing is not None and event.ts > state.score_crossing:
+        return False
     kept[key] = [event.ts, weight]
+    stored = True
     if len(kept) > config.max_engagement_events:
         latest = max(kept, key=lambda k: (kept[k][0], k))
         del kept[latest]
-        return latest != key
-    return True
+        stored = latest != key
+    if stored:
+        update_crossing(state, config)
+    return stored
 
 
 def _purchase(state: GrowthState, event: Event, config: GrowthConfig) -> bool:

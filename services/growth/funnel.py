@@ -44,13 +44,18 @@ def lead_score(state: GrowthState, now: float, config: GrowthConfig) -> float:
     )
 
 
-def mql_bound(state: GrowthState, config: GrowthConfig) -> float | None:
-    """MQL entry as far as known: engagement after it cannot change any stage entry."""
-    crossing = score_crossing(
+def update_crossing(state: GrowthState, config: GrowthConfig) -> None:
+    """Recompute the cached score crossing (after the kept engagement changed)."""
+    state.score_crossing = score_crossing(
         ((ts, w) for ts, w in state.engagement.values()),
         config.score_half_life_days,
         config.mql_threshold,
     )
+
+
+def mql_bound(state: GrowthState, config: GrowthConfig) -> float | None:
+    """MQL entry as far as known: engagement after it cannot change any stage entry."""
+    crossing = state.score_crossing
     times = [state.evidence[s] for s in STAGES[MQL_INDEX:] if s in state.evidence]
     if crossing is not None:
         times.append(crossing)

@@ -103,14 +103,14 @@ class GrowthProjection:
 
     async def aggregates(self, prefix: str = "") -> Aggregates:
         """Every metric's totals (those whose name starts with ``prefix``)."""
-        names = sorted(m.decode() for m in await self.redis.smembers(self.prefix + "metrics"))
+        names = sorted(_text(m) for m in await self.redis.smembers(self.prefix + "metrics"))
         names = [n for n in names if n.startswith(prefix)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.hgetall(self.prefix + "m:" + name)
             cells = await pipe.execute()
         return {
-            name: {k.decode(): int(v) for k, v in cell.items()}
+            name: {_text(k): int(v) for k, v in cell.items()}
             for name, cell in zip(names, cells, strict=True)
             if cell
         }
@@ -132,4 +132,8 @@ class GrowthProjection:
 
     async def decisions(self) -> dict[str, Any]:
         raw = await self.redis.hgetall(self.prefix + "decisions")
-        return {k.decode(): orjson.loads(v) for k, v in raw.items()}
+        return {_text(k): orjson.loads(v) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -66,9 +66,14 @@ class GrowthAgent:
             value_type=bytes,
         )
         self.processor = GrowthProcessor(self.table, config, settings.partitions)
+        self.table.on_recover(self._recovered)
         self.projection: GrowthProjection | None = None
         app.agent(events_topic, name="vitals.growth")(self._run)
         app.timer(DECISION_CHECK_S)(self.check_decisions)
+
+    async def _recovered(self) -> None:
+        # After start-up or a rebalance the first records may be redeliveries: publish them all.
+        self.processor.heal()
 
     def _projection(self) -> GrowthProjection:
         if self.projection is None:
