@@ -79,6 +79,9 @@ def analyse(
                         "effect": result.effect,
                         "lower": _finite(result.lower),
                         "upper": _finite(result.upper),
+                        # What a fixed-horizon test would say at this look (peeking reference).
+                        "fixed_significant": result.testable
+                        and (result.fixed_lower > 0 or result.fixed_upper < 0),
                     }
                 )
     arms = _arm_totals(aggregates, name, today - horizon_days)
