@@ -32,6 +32,8 @@ NURTURE_EFFECT = 0.25
 CONFIG = DEFAULT_GROWTH
 # Lead volume grows about this much per 30 days: a positive lead velocity rate to show.
 MONTHLY_GROWTH = 0.12
+# ...for this many days, then volume stays flat (the demo's live year must not explode).
+GROWTH_DAYS = 180
 TAGS = ("pricing-page", "webinar", "demo-request", "newsletter")
 PRICES = (40.0, 60.0, 150.0, 400.0)
 
@@ -75,7 +77,7 @@ def simulate_growth(
     customers: list[tuple[str, float]] = []
     lead_no = 0
     for day in range(days):
-        rate = leads_per_day * (1 + MONTHLY_GROWTH) ** (day / 30)
+        rate = leads_per_day * (1 + MONTHLY_GROWTH) ** (min(day, GROWTH_DAYS) / 30)
         for _ in range(_poisson(rng, rate)):
             lead_no += 1
             cid = f"lead-{seed}-{lead_no:05d}"
@@ -178,9 +180,15 @@ def simulate_growth(
     end = start + days * DAY
     kept = [e for e in out if e["timestamp"] <= _stamp(end)]
     kept.sort(key=lambda e: e["timestamp"])
-    resends = rng.sample(kept, len(kept) // 50) if kept else []
-    for event in resends:
-        kept.insert(min(len(kept), kept.index(event) + rng.randint(1, 30)), dict(event))
+    # About 2 % resent a little later (at most 30 events on), as at-least-once producers do.
+    late: dict[int, list[dict[str, Any]]] = {}
+    for index in rng.sample(range(len(kept)), len(kept) // 50):
+        late.setdefault(min(len(kept) - 1, index + rng.randint(1, 30)), []).append(kept[index])
+    delivered: list[dict[str, Any]] = []
+    for index, event in enumerate(kept):
+        delivered.append(event)
+        delivered += [dict(copy) for copy in late.get(index, [])]
+    kept = delivered
     return GrowthSim(kept, arms, converted)
 
 
