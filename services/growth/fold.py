@@ -15,7 +15,7 @@ from vitals.core.events import Event
 
 from .config import GrowthConfig
 from .funnel import update_crossing
-from .state import GrowthState
+from .state import STAGES, GrowthState
 
 # "changed": a fact may have changed (publish a snapshot); "touched": only the last-seen times
 # moved, before any fact depends on them (store the state, nothing to publish); "unchanged".
@@ -108,6 +108,12 @@ def _set_min(state: GrowthState, attr: str, ts: float) -> bool:
 
 
 def _evidence(state: GrowthState, stage: str, ts: float) -> bool:
+    # Evidence at or after that of the same or a later stage cannot move any entry (entries are
+    # minima over later stages): not kept, so a customer's usage changes nothing here.
+    for later in STAGES[STAGES.index(stage) :]:
+        seen = state.evidence.get(later)
+        if seen is not None and seen <= ts:
+            return False
     current = state.evidence.get(stage)
     if current is None or ts < current:
         state.evidence[stage] = ts
