@@ -13,6 +13,7 @@ level and counted (``vitals_growth_experiment_decisions_total``): that is the al
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -30,7 +31,7 @@ from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
-from vitals.growth.projection import GrowthProjection
+from vitals.growth.projection import GrowthProjection, Snapshot
 
 logger = logging.getLogger("vitals.growth")
 
@@ -39,6 +40,10 @@ GROWTH_BATCH = 2_000
 GROWTH_BATCH_WITHIN_S = 0.02
 # Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
 DECISION_CHECK_S = 30.0
+# Redis unreachable: retry the same write after 0.5 s, doubling up to 10 s (a restart of Redis
+# takes seconds; the scorer agent keeps scoring meanwhile).
+REDIS_RETRY_MIN_S = 0.5
+REDIS_RETRY_MAX_S = 10.0
 
 GROWTH_EVENTS = Counter("vitals_growth_records_total", "Records folded by the growth agent")
 DECISIONS = Counter(
@@ -97,9 +102,22 @@ class GrowthAgent:
                     snapshots = []
                 finally:
                     _current_event.reset(token)
-                await self._projection().apply(snapshots)
+                await self._write(snapshots)
                 GROWTH_EVENTS.inc(len(group))
                 yield len(snapshots)
+
+    async def _write(self, snapshots: list[Snapshot]) -> None:
+        """Write to Redis, retrying while it is unreachable: the records are not acked (and
+        their snapshots not lost) until the write succeeded."""
+        delay = REDIS_RETRY_MIN_S
+        while True:
+            try:
+                await self._projection().apply(snapshots)
+                return
+            except RedisError as exc:
+                logger.warning("growth: Redis write failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(REDIS_RETRY_MAX_S, delay * 2)
 
     async def check_decisions(self) -> int:
         """Record (and log) every experiment arm that reached a decision for the first time."""

@@ -121,15 +121,19 @@ async def get_growth(
 
 async def _experiments(redis: Any, as_of: str | None) -> tuple[list[dict[str, Any]], Any]:
     projection = GrowthProjection(redis)
-    aggregates = await projection.aggregates("exp:")
+    aggregates = await projection.aggregates()
     today = _day("as_of", as_of)
     if today is None:
-        # The data's own "now": the latest assignment day plus the longest horizon seen, so a
-        # replay of history is read as of that history, not as of the wall clock.
-        days = [int(k.partition("|")[0]) for cells in aggregates.values() for k in cells]
-        today = max(days) if days else 0
-        horizons = [DEFAULT_GROWTH.experiment(n).horizon_days for n in experiment_names(aggregates)]
-        today += int(max(horizons, default=0))
+        # The data's own "now" (the latest day any fact happened), not the wall clock: a replay
+        # of history is read as of that history, and units assigned within the last horizon
+        # are reported as not matured rather than counted with unfinished outcomes.
+        days = [
+            int(day)
+            for cells in aggregates.values()
+            for key in cells
+            if (day := key.partition("|")[0]).isdigit()
+        ]
+        today = max(days, default=0)
     reports = [
         analyse(aggregates, name, DEFAULT_GROWTH.experiment(name), today, DEFAULT_GROWTH.alpha)
         for name in experiment_names(aggregates)

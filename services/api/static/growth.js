@@ -150,11 +150,15 @@ function renderGrowth(gr) {
 
 function intervalChart(history, arm) {
   const pts = history.filter((h) => h.arm === arm && h.lower !== null && h.upper !== null);
-  const w = 620, h = 170, pad = 40;
+  const w = 1300, h = 220, pad = 44;
   const svg = el("svg:svg", { viewBox: `0 0 ${w} ${h}`, width: "100%", class: "chart" });
   if (!pts.length) return svg;
-  const lo = Math.min(0, ...pts.map((p) => p.lower)), hi = Math.max(0, ...pts.map((p) => p.upper));
-  const y = (v) => pad / 2 + (hi - v) / (hi - lo || 1) * (h - pad);
+  // Scale to the later four fifths of the looks: the first intervals are very wide and would
+  // flatten the rest; what is cut off is clipped at the frame.
+  const tail = pts.slice(Math.floor(pts.length / 5));
+  const lo = Math.min(0, ...tail.map((p) => p.lower)), hi = Math.max(0, ...tail.map((p) => p.upper));
+  const clip = (v) => Math.max(lo, Math.min(hi, v));
+  const y = (v) => pad / 2 + (hi - clip(v)) / (hi - lo || 1) * (h - pad);
   const x = (i) => pad + i / Math.max(1, pts.length - 1) * (w - pad - 10);
   svg.append(el("svg:path", { d: pts.map((p, i) => `${i ? "L" : "M"}${x(i)},${y(p.upper)}`).join("") +
     pts.slice().reverse().map((p, i) => `L${x(pts.length - 1 - i)},${y(p.lower)}`).join("") + "Z",
@@ -164,7 +168,8 @@ function intervalChart(history, arm) {
   svg.append(el("svg:text", { x: 2, y: y(hi) + 4 }, (100 * hi).toFixed(1)));
   svg.append(el("svg:text", { x: 2, y: y(lo) }, (100 * lo).toFixed(1)));
   svg.append(el("svg:text", { x: pad, y: h - 2 }, pts[0].day));
-  svg.append(el("svg:text", { x: w - 90, y: h - 2 }, pts[pts.length - 1].day));
+  svg.append(el("svg:text", { x: w - 80, y: h - 2 }, pts[pts.length - 1].day));
+  svg.append(el("svg:text", { x: 2, y: y(0) + 4 }, "0"));
   return svg;
 }
 
