@@ -64,6 +64,26 @@ def p_alive(x: float, t_x: float, T: float, r: float, alpha: float, a: float, b:
     return inv_one_plus_exp(log_odds)
 
 
+def p_purchase_within(
+    t: float, x: float, t_x: float, T: float, r: float, alpha: float, a: float, b: float
+) -> float:
+    """P(at least one purchase in (T, T+t] | x, t_x, T): "will they buy again within t days".
+
+    = P(alive at T) · [1 − ((α+T)/(α+T+t))^(r+x)]. Given alive at T, λ | data ~ Gamma(r+x, α+T)
+    and a customer can only drop out right after a purchase, so the window's first purchase comes
+    at rate λ: P(none in t | alive) = E[e^(−λt)] = ((α+T)/(α+T+t))^(r+x). Closed form, no special
+    function. Unlike P(alive) it rises with how often the customer buys. ``t`` in days.
+    """
+    if t <= 0.0:
+        return 0.0
+    return p_alive(x, t_x, T, r, alpha, a, b) * no_purchase_complement(t, x, T, r, alpha)
+
+
+def no_purchase_complement(t: float, x: float, T: float, r: float, alpha: float) -> float:
+    """1 − ((α+T)/(α+T+t))^(r+x): P(a purchase within t days | alive), shared with MBG/NBD."""
+    return -math.expm1((r + x) * (math.log(alpha + T) - math.log(alpha + T + t)))
+
+
 def hyp_bracket(r_x: float, b_x: float, c: float, z: float) -> float:
     """1 − (1−z)^(r_x) · 2F1(r_x, b_x; c; z): the bracket of the conditional-expectation formulas.
 

@@ -63,7 +63,7 @@ OPTIMIZER_TOL = 1e-10
 OPTIMIZER_MAXITER = 2000
 
 # Purchase models the calibration compares on the window's repeat purchases.
-PURCHASE_MODEL_CHOICES: tuple[PurchaseModel, ...] = ("mbgnbd", "expected_purchases", "bgnbd")
+PURCHASE_MODEL_CHOICES: tuple[PurchaseModel, ...] = ("mbgnbd_poisson", "mbgnbd", "bgnbd")
 
 Model = Literal["temperature", "risk"]
 _Section = TypeVar("_Section", TemperatureConfig, RiskConfig)

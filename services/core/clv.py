@@ -3,7 +3,9 @@
 Purchases (non-contractual): Gamma-Gamma expected spend per transaction × expected purchases per
 step from BG/NBD or MBG/NBD, summed over the horizon and discounted (as lifetimes'
 ``GammaGammaFitter.customer_lifetime_value`` does, with our rate stated per year).
-Subscriptions (contractual): payment per billing period × DERL of the sBG model.
+Subscriptions (contractual): payment per billing period × the sBG's discounted expected renewal
+payments within the same horizon (DERL truncated at the horizon), so a subscription's CLV and a
+buyer's CLV are over one documented horizon and compare.
 
 Discounting: callers give an ANNUAL rate; it is converted to the compounding-equivalent rate of
 each step, (1 + annual)^(step_days / DAYS_PER_YEAR) − 1, so the result does not depend on the step
@@ -12,6 +14,7 @@ length chosen. Amounts are in the customer's currency; nothing here converts cur
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -102,14 +105,14 @@ def clv_subscription(
     beta: float,
     period_days: float,
     annual_discount: float = DEFAULT_ANNUAL_DISCOUNT,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
 ) -> CLVEstimate:
-    """Residual value of a subscription: payment per period × DERL (Fader & Hardie 2010).
+    """Value of a subscription's renewal payments within ``horizon_days``.
 
     ``mrr`` is monthly recurring revenue; the payment per billing period of ``period_days`` is
-    mrr · period_days / DAYS_PER_MONTH. Counts future renewal payments only (the current period
-    is already paid), the next one undiscounted, as in
-    :func:`vitals.core.sbg.expected_remaining_lifetime`.
-    ``annual_discount`` must be > 0 (the sum can diverge without discounting).
+    mrr · period_days / DAYS_PER_MONTH. Counts the K renewals due within the horizon (at least
+    the next one): Σ_{k=1..K} S(n+k)/S(n) / (1+d)^(k−1), the next one undiscounted as in
+    :func:`vitals.core.sbg.expected_remaining_lifetime` (its untruncated sum).
     """
     if period_days <= 0.0:
         raise ValueError(f"period_days must be > 0, got {period_days}")
@@ -117,14 +120,20 @@ def clv_subscription(
         raise ValueError(f"annual_discount must be > 0 for subscriptions, got {annual_discount}")
     payment = mrr * period_days / DAYS_PER_MONTH
     d_period = step_discount_rate(annual_discount, period_days)
-    derl = sbg.expected_remaining_lifetime(n_renewals, alpha, beta, d_period)
+    renewals_due = max(1, math.ceil(horizon_days / period_days - 1e-6))
+    expected_renewals = 0.0
+    for k in range(1, renewals_due + 1):
+        expected_renewals += sbg.p_survive_horizon(n_renewals, k, alpha, beta) / (
+            1.0 + d_period
+        ) ** (k - 1)
     return CLVEstimate(
-        value=payment * derl,
+        value=payment * expected_renewals,
         components={
             "payment_per_period": payment,
-            "discounted_expected_renewals": derl,
+            "discounted_expected_renewals": expected_renewals,
             "p_renew_next": sbg.p_renew(n_renewals, alpha, beta),
             "period_discount": d_period,
             "period_days": float(period_days),
+            "horizon_days": float(horizon_days),
         },
     )

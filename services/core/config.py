@@ -12,23 +12,64 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-CONFIG_VERSION = "2026.11.2"
+CONFIG_VERSION = "2026.12.1"
 
 SplitRule = Literal["score_gte_3", "above_population_mean"]
-PurchaseModel = Literal["mbgnbd", "bgnbd", "expected_purchases"]
+# How a buyer's temperature, P(at least one purchase within the horizon), is computed: the exact
+# closed form under MBG/NBD or BG/NBD, or "mbgnbd_poisson": 1 − e^(−E[purchases in the horizon])
+# under MBG/NBD (a Poisson count with the model's conditional mean). The default was chosen by
+# benchmarks/purchase_backtest.py on the CDNOW log: see docs/scoring.md.
+PurchaseModel = Literal["mbgnbd_poisson", "mbgnbd", "bgnbd"]
+# Whether the tenant sends product usage: "auto" = yes once any customer of the population sent a
+# usage event (read from the norms at the last refit), "yes"/"no" to say so outright.
+UsageTracked = Literal["auto", "yes", "no"]
+
+
+# Lateness per event type, days: billing, CRM and survey exports commonly arrive days (a monthly
+# export: weeks) after the fact and must still count; product usage streams in near real time.
+DEFAULT_LATENESS_DAYS_BY_TYPE: Mapping[str, float] = MappingProxyType(
+    {
+        "usage": 1.0,
+        "purchase": 35.0,
+        "subscription": 35.0,
+        "support": 7.0,
+        "feedback": 35.0,
+        "profile": 35.0,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
     # Events up to this far behind the customer's own latest event are folded in exactly; older ones
-    # are counted as late and dead-lettered for inspection (offline apps re-sync within hours).
+    # are counted as late and dead-lettered for inspection. Per event type (see above); a type not
+    # listed uses ``allowed_lateness_days``.
     allowed_lateness_days: float = 1.0
-    # Event ids remembered per customer for de-duplication. A resend inside the lateness window is
-    # caught exactly; a very busy customer's window shrinks to its last N ids (older = late).
-    dedup_max_ids: int = 256
-    # Distinct features / users remembered per customer (oldest forgotten first): bounds state size.
+    lateness_days_by_type: Mapping[str, float] = field(
+        default_factory=lambda: DEFAULT_LATENESS_DAYS_BY_TYPE
+    )
+    # De-duplication holds for each event's own lateness window (an id is remembered as long as
+    # its event could still be applied). This cap only guards memory against a runaway producer:
+    # 50,000 ids is a customer sending ~35 events a minute all day; past it the oldest ids are
+    # forgotten and events at or before them count as late.
+    dedup_max_ids: int = 50_000
+    # Distinct features remembered per customer (oldest forgotten first): bounds state size.
     max_features: int = 64
-    max_users: int = 200
+    # Users are counted exactly up to this many; beyond it a hash-sampled subset (1/2, 1/4, ...)
+    # is kept and scaled up, so a 10,000-seat account costs the same state as a 500-seat one.
+    max_users: int = 512
+    # The scorer refuses events stamped further ahead of the wall clock than this (a device with a
+    # wrong clock, year 2099): one such event would otherwise make every real event "late".
+    max_future_skew_s: float = 3600.0
+
+    def lateness_s(self, event_type: str) -> float:
+        """How far behind the customer's latest event an event of this type may still apply."""
+        days = self.lateness_days_by_type.get(event_type, self.allowed_lateness_days)
+        return days * 86_400.0
+
+    @property
+    def max_lateness_s(self) -> float:
+        return max([self.allowed_lateness_days, *self.lateness_days_by_type.values()]) * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +88,14 @@ class HealthConfig:
     weight_breadth: float = 0.20
     weight_seats: float = 0.15
     weight_trend: float = 0.25
+    # Paying but not using: once the tenant sends usage, a paying customer past onboarding with no
+    # usage event at all has health 0 (adoption risk), not "no health".
+    usage_tracked: UsageTracked = "auto"
+    # A customer whose usual gap between active days is at least this long is a light, rhythmic
+    # user: its 7-day vs 28-day ratio swings with each visit, so its trend is read against its own
+    # rhythm instead (steady while quiet for less than ``rhythm_tolerance`` usual gaps).
+    sparse_gap_days: float = 3.5
+    rhythm_tolerance: float = 1.5
 
 
 # Calibrated defaults (config 2026.11.2). The log-odds of TemperatureConfig and the weights of
@@ -63,9 +112,26 @@ class HealthConfig:
 @dataclass(frozen=True, slots=True)
 class TemperatureConfig:
     horizon_days: float = 90.0
-    # Billing period assumed for renewals when the subscription events do not say otherwise.
-    period_days: float = 30.0
-    purchase_model: PurchaseModel = "mbgnbd"
+    # Billing period assumed for renewals when neither the subscription events (properties.interval)
+    # nor ``plan_period_days`` say otherwise.
+    period_days: float = 365.25 / 12.0
+    # Billing period per plan name, days (e.g. {"enterprise": 365.0}).
+    plan_period_days: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # Buyers: temperature = P(at least one purchase within the horizon) under this model. Chosen by
+    # a backtest on a real retail log (benchmarks/purchase_backtest.py, CDNOW, 23,570 customers,
+    # 90-day target): AUC mbgnbd_poisson 0.7705, mbgnbd 0.7676, bgnbd 0.7643, days since the last
+    # purchase 0.7632; Brier 0.1168 vs 0.1176 for the exact MBG/NBD form, whose mean (0.145)
+    # falls short of the observed rate (0.177) where the Poisson form's (0.172) does not.
+    purchase_model: PurchaseModel = "mbgnbd_poisson"
+    # Customers who never paid: a trial converts to paid with this probability, a free plan with
+    # this one (published SaaS medians: ~25 % of opt-out trials, a few % of freemium users).
+    trial_conversion_prior: float = 0.25
+    free_conversion_prior: float = 0.05
+    # A renewal this many days past its due date with no renewal event starts to cost temperature,
+    # this many log-odds per further day, at most ``renewal_overdue_max_log_odds``.
+    renewal_grace_days: float = 3.0
+    renewal_overdue_log_odds_per_day: float = -0.25
+    renewal_overdue_max_log_odds: float = -8.0
     # Log-odds added to the base model's probability, per family (subscriptions: sBG or the plan
     # prior; purchase-only: the purchase model). 0 would trust the models' own level. Fitted
     # (±SE): the sBG prior (3 %/month churn) stays in force because the simulated hazard does not
@@ -74,7 +140,9 @@ class TemperatureConfig:
     # P(buys within the horizon): -0.65 ± 0.10. Once a real sBG refit is identified the
     # subscription shift should be re-learnt (toward 0) with `--calibrate`.
     subscription_log_odds_shift: float = -0.54
-    purchase_log_odds_shift: float = -0.65
+    # 0 since 2026.12.1: purchase temperature is now the model's own P(buys within the horizon)
+    # (the -0.65 fitted before corrected P(alive), a different quantity). Re-learn with --calibrate.
+    purchase_log_odds_shift: float = 0.0
     # Log-odds adjustments to P(still paying) from billing, contract and voice-of-customer signals
     # (fitted ± SE; 2026.11.1 value in brackets).
     payment_failure_log_odds: float = -0.99  # ± 0.32 [-1.2]
@@ -157,10 +225,27 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MoneyConfig:
+    # Every amount is converted on arrival into this currency; RFM, Gamma-Gamma, CLV and MRR are
+    # all in it, so money is never summed across currencies. An event without a currency is in it.
+    reporting_currency: str = "USD"
+    # Units of the reporting currency per unit of each other currency. An amount in a currency
+    # without a rate still counts as a transaction but adds no money (``stats.unconverted``).
+    fx_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_reporting(self, amount: float, currency: str | None) -> float | None:
+        """``amount`` in the reporting currency; None when there is no rate for ``currency``."""
+        if not currency or currency == self.reporting_currency:
+            return amount
+        rate = self.fx_rates.get(currency)
+        return None if rate is None else amount * rate
+
+
+@dataclass(frozen=True, slots=True)
 class ClvConfig:
+    # One horizon for subscriptions and purchases alike, so the two CLVs compare.
     horizon_days: float = 365.0
     discount_rate_annual: float = 0.10
-    default_currency: str = "USD"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +279,7 @@ class ScoringConfig:
     repurchase: RepurchaseConfig = field(default_factory=RepurchaseConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
+    money: MoneyConfig = field(default_factory=MoneyConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
 

@@ -41,11 +41,14 @@ class ScoringEngine:
         # The latest event time seen: "now" for reads when the caller gives none.
         self.watermark = 0.0
 
-    def apply(self, event: Event, position: Position | None = None) -> ApplyOutcome:
+    def apply(
+        self, event: Event, position: Position | None = None, max_ts: float | None = None
+    ) -> ApplyOutcome:
+        """Fold one event; ``max_ts`` refuses events stamped later (see ``fold.apply_event``)."""
         state = self.states.get(event.customer_id)
         if state is None:
             state = self.states[event.customer_id] = CustomerState(event.customer_id)
-        status = apply_event(state, event, self.config, position)
+        status = apply_event(state, event, self.config, position, max_ts)
         if status == "applied":
             self.watermark = max(self.watermark, event.ts)
         return ApplyOutcome(status, event.customer_id)

@@ -67,6 +67,12 @@ FEEDBACK_NAMES = frozenset({"nps", "csat"})
 # Inclusive score ranges per feedback name.
 FEEDBACK_SCORE_RANGE = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
 PROFILE_KEYS = ("owner", "segment", "plan", "seats", "renewal_date", "name")
+# Billing period units of properties.interval on subscription events (as Stripe's price.recurring).
+BILLING_INTERVALS = ("day", "week", "month", "year")
+# Bounds that catch unit and parsing bugs: no plan bills every 1,000 periods, and 100,000 renewals
+# is longer than any business has existed even at daily billing.
+MAX_INTERVAL_COUNT = 1_000
+MAX_RENEWAL_COUNT = 100_000
 PROFILE_TEXT_KEYS = ("owner", "segment", "plan", "name")
 
 MAX_ID_LENGTH = 128
@@ -144,6 +150,23 @@ def parse_timestamp(value: str) -> float:
     return parsed.timestamp()
 
 
+def utc_offset_s(timestamp: str) -> int:
+    """The UTC offset written in an RFC 3339 timestamp, seconds (0 for Z or an unparsable text)."""
+    if timestamp[-1:] in ("Z", "z") or len(timestamp) < 6 or timestamp[-6] not in "+-":
+        return 0
+    sign = -1 if timestamp[-6] == "-" else 1
+    try:
+        return sign * (int(timestamp[-5:-3]) * 3600 + int(timestamp[-2:]) * 60)
+    except ValueError:
+        return 0
+
+
+def local_day(event_ts: float, timestamp: str) -> int:
+    """The calendar day (days since 1970-01-01) of an event in its own UTC offset: the
+    customer-local day the app wrote, so an evening order in Tokyo is not split at UTC midnight."""
+    return int((event_ts + utc_offset_s(timestamp)) // 86_400)
+
+
 def is_date(value: str) -> bool:
     """True for a real calendar date written YYYY-MM-DD (years 1900–2099)."""
     if _DATE_RE.match(value) is None:
@@ -204,6 +227,10 @@ class Event(BaseModel):
                 raise ValueError(f"score: {self.name} scores run from {low:g} to {high:g}")
         elif kind == "purchase" and self.amount is None:
             raise ValueError("amount: required for purchase events (the order value)")
+        if kind == "subscription":
+            _check_subscription_properties(self.properties)
+        elif kind == "purchase":
+            _check_purchase_properties(self.properties)
         elif kind == "profile":
             _check_profile(self.properties)
         elif kind in GROWTH_EVENT_TYPES:
@@ -246,6 +273,53 @@ def _check_profile(properties: dict[str, Any] | None) -> None:
     if renewal is not None and not (isinstance(renewal, str) and _is_date_or_timestamp(renewal)):
         raise ValueError(
             "properties.renewal_date: must be a date (YYYY-MM-DD) or an RFC 3339 date-time"
+        )
+
+
+def _is_whole(value: Any, low: int, high: int) -> bool:
+    """A JSON integer in [low, high] (40 and 40.0 are the same JSON number; true is not one)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and (not isinstance(value, float) or value.is_integer())
+        and low <= value <= high
+    )
+
+
+def _check_subscription_properties(properties: dict[str, Any] | None) -> None:
+    """Billing period, tenure from before the stream and trials; ``null`` means absent."""
+    props = properties or {}
+    interval = props.get("interval")
+    if interval is not None and interval not in BILLING_INTERVALS:
+        raise ValueError(f"properties.interval: one of {', '.join(BILLING_INTERVALS)}")
+    count = props.get("interval_count")
+    if count is not None and not _is_whole(count, 1, MAX_INTERVAL_COUNT):
+        raise ValueError(
+            f"properties.interval_count: a whole number from 1 to {MAX_INTERVAL_COUNT}"
+        )
+    renewals = props.get("renewal_count")
+    if renewals is not None and not _is_whole(renewals, 0, MAX_RENEWAL_COUNT):
+        raise ValueError(f"properties.renewal_count: a whole number from 0 to {MAX_RENEWAL_COUNT}")
+    started = props.get("started_at")
+    if started is not None:
+        try:
+            parse_timestamp(started)
+        except ValueError:
+            raise ValueError(
+                "properties.started_at: must be an RFC 3339 date-time with a UTC offset"
+            ) from None
+    trial = props.get("trial")
+    if trial is not None and not isinstance(trial, bool):
+        raise ValueError("properties.trial: must be true or false")
+
+
+def _check_purchase_properties(properties: dict[str, Any] | None) -> None:
+    order_id = (properties or {}).get("order_id")
+    if order_id is not None and (
+        not isinstance(order_id, str) or not 1 <= len(order_id) <= MAX_ID_LENGTH
+    ):
+        raise ValueError(
+            f"properties.order_id: must be a string of 1 to {MAX_ID_LENGTH} characters"
         )
 
 

@@ -9,7 +9,9 @@ Components, each in [0, 1]:
 - trend: short rate ÷ long rate, capped at 1 — measured against the customer's OWN baseline, since
   a falling trend matters whatever the level.
 Weights come from config and are renormalised over the components that apply. A customer who has
-never sent a usage event has no health (None): buying is temperature, not usage.
+never sent a usage event has no health (None): buying is temperature, not usage — except a paying
+customer past onboarding in a tenant that sends usage: paying but not using is the adoption risk
+this product exists to catch, so their health is 0 (``UsageMeasures.never_used``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,16 @@ def evaluate(
 def _reasons(usage: UsageMeasures, norms: Norms, impact: dict[str, float]) -> list[Reason]:
     reasons: list[Reason] = []
     quiet = usage.quiet_days or 0.0
-    if usage.trend is not None and usage.trend < 0.9:
+    if usage.never_used:
+        text = f"paying for {days_phrase(quiet)} without any product usage"
+        return [Reason("never_used", "health", text, sum(impact.values()))]
+    if usage.trend_from_rhythm and usage.trend is not None and usage.trend < 0.9:
+        text = (
+            f"no product activity for {days_phrase(quiet)}, against a usual gap of "
+            f"{days_phrase(usage.rhythm_gap_days or 0.0)}"
+        )
+        reasons.append(Reason("usage_drop", "health", text, impact["trend"]))
+    elif usage.trend is not None and usage.trend < 0.9:
         drop = round(100 * (1 - usage.trend))
         text = f"usage down {drop}% vs its 28-day rate"
         if quiet >= 3:

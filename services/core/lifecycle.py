@@ -13,7 +13,7 @@ from .config import LifecycleConfig, RepurchaseConfig, ScoringConfig
 from .decay import SECONDS_PER_DAY
 from .repurchase import evaluate as repurchase_at
 from .state import CustomerState
-from .usage import UsageMeasures, trend_at
+from .usage import UsageMeasures, tenure_days, trend_at
 
 STAGES = ("onboarding", "growth", "stable", "decline", "churned", "reactivated")
 
@@ -41,7 +41,7 @@ def inputs_at(
         else (now - state.first_ts) / SECONDS_PER_DAY
     )
     return StageInputs(
-        tenure_days=max(0.0, now - state.first_ts) / SECONDS_PER_DAY,
+        tenure_days=tenure_days(state, now),
         trend=trend,
         quiet_days=max(0.0, quiet),
         subscription=state.sub_status,

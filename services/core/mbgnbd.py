@@ -21,9 +21,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
 
-from .bgnbd import BGParams, around_a_singularity, hyp_bracket, inv_one_plus_exp
+from .bgnbd import (
+    BGParams,
+    around_a_singularity,
+    hyp_bracket,
+    inv_one_plus_exp,
+    no_purchase_complement,
+)
 
-__all__ = ["BGParams", "expected_purchases", "loglik", "p_alive", "p_alive_crossing_time"]
+__all__ = [
+    "BGParams",
+    "expected_purchases",
+    "loglik",
+    "p_alive",
+    "p_alive_crossing_time",
+    "p_purchase_within",
+]
 
 
 def p_alive(x: float, t_x: float, T: float, r: float, alpha: float, a: float, b: float) -> float:
@@ -33,6 +46,19 @@ def p_alive(x: float, t_x: float, T: float, r: float, alpha: float, a: float, b:
     """
     log_odds = math.log(a) - math.log(b + x) + (r + x) * math.log((alpha + T) / (alpha + t_x))
     return inv_one_plus_exp(log_odds)
+
+
+def p_purchase_within(
+    t: float, x: float, t_x: float, T: float, r: float, alpha: float, a: float, b: float
+) -> float:
+    """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive)·[1 − ((α+T)/(α+T+t))^(r+x)].
+
+    As for BG/NBD (:func:`vitals.core.bgnbd.p_purchase_within`): dropout only at purchase
+    moments, so given alive the window's first purchase comes at rate λ ~ Gamma(r+x, α+T).
+    """
+    if t <= 0.0:
+        return 0.0
+    return p_alive(x, t_x, T, r, alpha, a, b) * no_purchase_complement(t, x, T, r, alpha)
 
 
 def _expected_purchases_at(

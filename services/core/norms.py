@@ -30,6 +30,8 @@ class Norms:
     monetary_edges: tuple[float, ...] = (50.0, 100.0, 250.0, 500.0)
     # Mean R/F/M score over the population (used by the "above_population_mean" split rule).
     mean_scores: tuple[float, float, float] = (3.0, 3.0, 3.0)
+    # Customers who ever sent a usage event, at the last refit: > 0 means the tenant sends usage.
+    usage_customers: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -48,6 +50,7 @@ class NormsRow:
     recency_days: float | None
     frequency: int
     monetary: float
+    used: bool = False
 
 
 def _quintile_edges(values: Sequence[float]) -> tuple[float, ...]:
@@ -66,6 +69,7 @@ def fit_norms(rows: Iterable[NormsRow], prior: Norms) -> Norms:
     rates = [r.usage_rate for r in rows if r.usage_rate is not None and r.usage_rate > 0]
     breadths = [r.breadth for r in rows if r.breadth is not None and r.breadth > 0]
     buyers = [r for r in rows if r.frequency > 0 and r.recency_days is not None]
+    usage_customers = sum(1 for r in rows if r.used)
     usage_rate_median = (
         float(np.median(rates))
         if len(rates) >= MIN_CUSTOMERS_FOR_NORMS
@@ -84,6 +88,7 @@ def fit_norms(rows: Iterable[NormsRow], prior: Norms) -> Norms:
             frequency_edges=prior.frequency_edges,
             monetary_edges=prior.monetary_edges,
             mean_scores=prior.mean_scores,
+            usage_customers=usage_customers,
         )
     recency_edges = _quintile_edges([r.recency_days for r in buyers if r.recency_days is not None])
     frequency_edges = _quintile_edges([r.frequency for r in buyers])
@@ -109,4 +114,5 @@ def fit_norms(rows: Iterable[NormsRow], prior: Norms) -> Norms:
         frequency_edges=frequency_edges,
         monetary_edges=monetary_edges,
         mean_scores=(mean_scores[0], mean_scores[1], mean_scores[2]),
+        usage_customers=usage_customers,
     )

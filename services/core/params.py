@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .billing import period_days, period_label
 from .config import ScoringConfig
 from .decay import SECONDS_PER_DAY
 from .norms import Norms, NormsRow, fit_norms
-from .population import PRIORS, CustomerStatsRow, PopulationParams
+from .population import DEFAULT_PLAN, PRIORS, CustomerStatsRow, PopulationParams
 from .population import refit as refit_models
 from .state import CustomerState
 from .usage import measure
@@ -41,8 +42,9 @@ class ScoringParams:
 DEFAULT_PARAMS = ScoringParams()
 
 
-def stats_row(state: CustomerState, now: float) -> CustomerStatsRow:
-    """The model-fitting statistics of one customer at ``now`` (days)."""
+def stats_row(state: CustomerState, now: float, config: ScoringConfig) -> CustomerStatsRow:
+    """The model-fitting statistics of one customer at ``now`` (days; money in the reporting
+    currency). Subscribers who never paid (trials, free plans) do not enter the renewal model."""
     x = t_x = T = monetary = None
     frequency = None
     if state.purchases > 0:
@@ -51,16 +53,17 @@ def stats_row(state: CustomerState, now: float) -> CustomerStatsRow:
         T = max(t_x, (now - state.first_purchase_ts) / SECONDS_PER_DAY)
         if x > 0:
             frequency = x
-            monetary = (state.spend_total - state.first_purchase_amount) / x
+            monetary = max(0.0, state.spend_total - state.first_purchase_amount) / x
     renewals = active = None
-    if state.sub_status != "none":
-        renewals, active = state.renewals, state.sub_status == "active"
+    if state.sub_status != "none" and state.sub_paid_ts:
+        renewals, active = state.renewals_survived, state.sub_status == "active"
     plan = state.profile.get("plan")
     return CustomerStatsRow(
         x=x,
         t_x=t_x,
         T=T,
-        plan=plan if isinstance(plan, str) else "default",
+        plan=plan if isinstance(plan, str) else DEFAULT_PLAN,
+        period=period_label(period_days(state, config.temperature)),
         renewals=renewals,
         active=active,
         monetary=monetary,
@@ -69,14 +72,23 @@ def stats_row(state: CustomerState, now: float) -> CustomerStatsRow:
 
 
 def norms_row(state: CustomerState, now: float, config: ScoringConfig) -> NormsRow:
+    """One customer's inputs to the norms. Usage norms come from customers active now (used the
+    product within the active-user window, subscription not cancelled): the quiet and the gone
+    would drag the "peer" median down to nothing."""
     usage = measure(state, now, config.health)
-    used = state.usage_events > 0
+    window = config.health.active_user_days * SECONDS_PER_DAY
+    active = (
+        state.usage_events > 0
+        and now - state.last_usage_ts <= window
+        and state.sub_status != "cancelled"
+    )
     return NormsRow(
-        usage_rate=usage.long_rate if used else None,
-        breadth=usage.breadth if used else None,
+        usage_rate=usage.long_rate if active else None,
+        breadth=usage.breadth if active else None,
         recency_days=(now - state.txn_last_ts) / SECONDS_PER_DAY if state.txn_count else None,
         frequency=state.txn_count,
         monetary=state.txn_spend / state.txn_count if state.txn_count else 0.0,
+        used=state.usage_events > 0,
     )
 
 
@@ -91,7 +103,7 @@ def refit(
     stats: list[CustomerStatsRow] = []
     rows: list[NormsRow] = []
     for state in states:
-        stats.append(stats_row(state, now))
+        stats.append(stats_row(state, now, config))
         rows.append(norms_row(state, now, config))
     models = refit_models(stats, fallback=previous.models, now=datetime.fromtimestamp(now, UTC))
     return ScoringParams(models=models, norms=fit_norms(rows, previous.norms))

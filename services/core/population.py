@@ -25,6 +25,17 @@ from .gammagamma import GGParams
 from .sbg import SBGParams
 
 DEFAULT_PLAN = "default"
+# Renewal models are kept per plan AND billing period ("pro@year"): a monthly and an annual
+# renewal are different events and must never be pooled.
+DEFAULT_PERIOD = "month"
+PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375, "quarter": 91.3125, "year": 365.25}
+
+
+def sbg_key(plan: str | None, period: str = DEFAULT_PERIOD) -> str:
+    return f"{plan or DEFAULT_PLAN}@{period}"
+
+
+DEFAULT_SBG_KEY = sbg_key(DEFAULT_PLAN)
 DAYS_PER_WEEK = 7.0
 PRIOR_VERSION = "prior"
 # Refit a component only from at least this many customers (on top of fitting's own minimums);
@@ -50,6 +61,7 @@ class CustomerStatsRow:
     t_x: float | None = None
     T: float | None = None
     plan: str = DEFAULT_PLAN
+    period: str = DEFAULT_PERIOD
     renewals: int | None = None
     active: bool | None = None
     monetary: float | None = None
@@ -60,8 +72,10 @@ class CustomerStatsRow:
 class PopulationParams:
     """Parameters of every model (treat the dicts as read-only).
 
-    ``sbg`` maps plan -> (alpha, beta) per billing period and always has a ``"default"`` entry,
-    used for plans without their own fit. ``version`` is "prior" or "fit-<UTC time>-<hash>".
+    ``sbg`` maps "plan@period" -> (alpha, beta) per billing period and always has a
+    ``"default@month"`` entry; plans without their own fit use "default@<period>", and periods
+    without any fit a prior derived from the monthly default (same mean churn per day).
+    ``version`` is "prior" or "fit-<UTC time>-<hash>".
     ``sources`` maps each component ("bgnbd", "mbgnbd", "gammagamma", "sbg:<plan>") to how it was
     obtained ("prior: ...", "fit: n=..., loglik=...", or "kept: <reason the refit was skipped>").
     """
@@ -76,14 +90,21 @@ class PopulationParams:
     sources: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if DEFAULT_PLAN not in self.sbg:
+        if DEFAULT_SBG_KEY not in self.sbg:
             raise ValueError(
-                f"sbg parameters need a {DEFAULT_PLAN!r} entry, got {sorted(self.sbg)}"
+                f"sbg parameters need a {DEFAULT_SBG_KEY!r} entry, got {sorted(self.sbg)}"
             )
 
-    def sbg_for(self, plan: str | None) -> SBGParams:
-        """sBG parameters of ``plan``, or the default ones when the plan has none of its own."""
-        return self.sbg.get(plan or DEFAULT_PLAN, self.sbg[DEFAULT_PLAN])
+    def sbg_for(self, plan: str | None, period: str = DEFAULT_PERIOD) -> SBGParams:
+        """sBG parameters of ``plan`` billed per ``period``: its own fit, else the period's
+        default, else the monthly default converted to the period."""
+        own = self.sbg.get(sbg_key(plan, period))
+        if own is not None:
+            return own
+        default = self.sbg.get(sbg_key(DEFAULT_PLAN, period))
+        if default is not None:
+            return default
+        return derived_prior(self.sbg[DEFAULT_SBG_KEY], period)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict; :meth:`from_dict` reverses it."""
@@ -104,13 +125,33 @@ class PopulationParams:
         return cls(
             bgnbd=BGParams(**data["bgnbd"]),
             mbgnbd=BGParams(**data["mbgnbd"]),
-            sbg={plan: SBGParams(**p) for plan, p in data["sbg"].items()},
+            sbg={_sbg_key_of(key): SBGParams(**p) for key, p in data["sbg"].items()},
             gammagamma=GGParams(**data["gammagamma"]),
             version=str(data.get("version", PRIOR_VERSION)),
             fitted_at=datetime.fromisoformat(fitted_at) if fitted_at else None,
             n_customers=int(data.get("n_customers", 0)),
             sources=dict(data.get("sources", {})),
         )
+
+
+def _sbg_key_of(key: str) -> str:
+    """Keys stored before periods were kept apart ("pro") were monthly fits ("pro@month")."""
+    return key if "@" in key else sbg_key(key)
+
+
+def derived_prior(monthly: SBGParams, period: str) -> SBGParams:
+    """A prior for another billing period with the monthly prior's churn per day and spread:
+    mean churn per period 1 − (1 − m)^(days/month), same α + β."""
+    days = PERIOD_DAYS.get(period)
+    if days is None:
+        try:
+            days = float(period.removesuffix("d"))
+        except ValueError:
+            return monthly
+    total = monthly.alpha + monthly.beta
+    churn = 1.0 - (1.0 - monthly.alpha / total) ** (days / PERIOD_DAYS[DEFAULT_PERIOD])
+    churn = min(0.99, max(1e-4, churn))
+    return SBGParams(alpha=churn * total, beta=(1.0 - churn) * total)
 
 
 # --- priors ------------------------------------------------------------------------------------
@@ -120,19 +161,24 @@ class PopulationParams:
 # sBG: per MONTH, the SaaS default billing period: a mean churn of 3 %/month (α/(α+β)) with wide
 #   heterogeneity (α+β = 10), so renewal odds improve with tenure as the paper's cohorts do. The
 #   paper's yearly "regular" segment (α=0.704, β=1.182; Fader & Hardie 2007) would put a monthly
-#   plan's first renewal at 63 %: refit per plan as soon as there is data.
+#   plan's first renewal at 63 %: refit per plan as soon as there is data. Per YEAR: a mean churn
+#   of 20 %/year (annual contracts churn far less than 12 monthly renewals would), α+β = 5.
 # Gamma-Gamma: lifetimes' CDNOW example (946 repeat buyers, US$): p=6.25, q=3.74, v=15.44, i.e. a
 #   mean spend of ~US$35 per purchase; a placeholder scale until the first refit.
 PRIORS = PopulationParams(
     bgnbd=BGParams(r=0.243, alpha=4.414 * DAYS_PER_WEEK, a=0.793, b=2.426),
     mbgnbd=BGParams(r=0.525, alpha=6.183 * DAYS_PER_WEEK, a=0.891, b=1.614),
-    sbg={DEFAULT_PLAN: SBGParams(alpha=0.3, beta=9.7)},
+    sbg={
+        DEFAULT_SBG_KEY: SBGParams(alpha=0.3, beta=9.7),
+        sbg_key(DEFAULT_PLAN, "year"): SBGParams(alpha=1.0, beta=4.0),
+    },
     gammagamma=GGParams(p=6.25, q=3.74, v=15.44),
     version=PRIOR_VERSION,
     sources={
         "bgnbd": "prior: Fader, Hardie & Lee 2005 CDNOW (weeks converted to days)",
         "mbgnbd": "prior: MLE on the CDNOW summary shipped with lifetimes (days)",
-        "sbg:default": "prior: 3 %/month mean churn, alpha+beta=10 (period = 1 month)",
+        "sbg:default@month": "prior: 3 %/month mean churn, alpha+beta=10",
+        "sbg:default@year": "prior: 20 %/year mean churn, alpha+beta=5",
         "gammagamma": "prior: lifetimes CDNOW Gamma-Gamma example (US$)",
     },
 )
@@ -212,22 +258,28 @@ def refit(
     gg, sources["gammagamma"] = (GGParams(*res.values()), _describe(res)) if res else (gg, why)
 
     sbg_params = dict(fallback.sbg)
-    by_plan: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    by_group: dict[str, list[tuple[int, bool]]] = defaultdict(list)
     for r in rows:
         if r.renewals is not None and r.active is not None:
-            by_plan[r.plan or DEFAULT_PLAN].append((r.renewals, r.active))
-    pooled = [obs for plan_rows in by_plan.values() for obs in plan_rows]
-    groups = {DEFAULT_PLAN: pooled} | {p: v for p, v in by_plan.items() if p != DEFAULT_PLAN}
-    for plan, obs in groups.items():
-        start = fallback.sbg_for(plan)
+            by_group[sbg_key(r.plan, r.period)].append((r.renewals, r.active))
+    groups: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    groups[DEFAULT_SBG_KEY] = []  # always reported, fitted or kept
+    for key, obs in by_group.items():
+        period = key.split("@", 1)[1]
+        groups[sbg_key(DEFAULT_PLAN, period)].extend(obs)  # each period pools its own plans only
+        if not key.startswith(f"{DEFAULT_PLAN}@"):
+            groups[key] = obs
+    for key, obs in groups.items():
+        plan, period = key.split("@", 1)
+        start = fallback.sbg_for(plan, period)
         fit = partial(fitting.fit_sbg_individual, [n for n, _ in obs], [a for _, a in obs], start)
         res, why = _try_fit(fit, len(obs), min_customers)
         if res is not None:
-            sbg_params[plan] = SBGParams(*res.values())
-            sources[f"sbg:{plan}"] = _describe(res)
+            sbg_params[key] = SBGParams(*res.values())
+            sources[f"sbg:{key}"] = _describe(res)
         else:
-            sources[f"sbg:{plan}"] = why + (
-                "" if plan in sbg_params else f" (uses {DEFAULT_PLAN!r})"
+            sources[f"sbg:{key}"] = why + (
+                "" if key in sbg_params else f" (uses the {period} default)"
             )
 
     for component, how in fallback.sources.items():

@@ -7,6 +7,7 @@ checkout works without any configuration.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +65,27 @@ class Settings(BaseSettings):
     api_port: int = 8080
     # Base of the links put in alerts ("open customer") and the dashboard.
     public_url: str = "http://127.0.0.1:8080"
+    # --- ingest (services/ingest; docs/ingest.md) ---------------------------------------------
+    # Events timestamped further ahead of the ingest clock than this are rejected (per event, the
+    # rest of the batch goes on). 5 minutes: NTP-synced servers are within milliseconds and phones
+    # within seconds to a minute; anything further ahead is a wrong clock, and an event from the
+    # future would hold the customer's latest-event time (and so the scorer's lateness window)
+    # hostage. The same 5 minutes Kerberos and Stripe's signature tolerance allow.
+    max_future_skew_s: float = Field(default=300.0, ge=0)
+    # Who the customer is for Segment/RudderStack calls. "b2b": the account (context.groupId or
+    # properties.customer_id); identify calls are accepted and ignored. "b2c": the person
+    # (userId); identify calls set the profile, group calls are ignored.
+    ingest_customer_model: Literal["b2b", "b2c"] = "b2b"
+    # Extra Segment/RudderStack track names -> contract type, as JSON, over the built-in table
+    # (services/ingest/segment_names.py), e.g. {"Plan Changed": "subscription:upgraded",
+    # "Heartbeat": "ignore"}.
+    ingest_event_names: dict[str, str] = Field(default_factory=dict)
+    # Stripe webhook endpoint signing secret (whsec_...); empty = the Stripe door is closed (404).
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    # Oldest signature timestamp accepted (replay protection); Stripe's own libraries use 300 s.
+    stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
+    # Subscription metadata key holding the Vitals customer_id; without it, Stripe's customer id.
+    stripe_customer_id_key: str = "vitals_customer_id"
     # API keys: "key:scope1,scope2;key2:scope". Empty = open (development only).
     api_keys: SecretStr = SecretStr("")
     environment: Literal["dev", "prod"] = "dev"
@@ -85,5 +107,7 @@ def to_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump().items():
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
+        elif isinstance(value, dict | list):
+            value = json.dumps(value)  # complex fields are read back as JSON
         env[f"VITALS_{name.upper()}"] = str(value)
     return env

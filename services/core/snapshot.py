@@ -11,16 +11,16 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from . import billing, lifecycle, repurchase, rfm
 from . import clv as clv_model
 from . import health as health_model
-from . import lifecycle, repurchase, rfm
 from . import risk as risk_model
 from . import temperature as temperature_model
 from .config import ScoringConfig
 from .params import ScoringParams
 from .reasons import top
 from .state import CustomerState
-from .usage import measure
+from .usage import measure, usage_expected
 
 SNAPSHOT_SCHEMA = "vitals.score/1"
 
@@ -44,7 +44,8 @@ def evaluate(
     config: ScoringConfig,
     clock: str = "stream",
 ) -> dict[str, Any]:
-    usage = measure(state, now, config.health)
+    expected = usage_expected(state, now, params.norms.usage_customers, config)
+    usage = measure(state, now, config.health, expected)
     temperature = temperature_model.evaluate(
         state, now, params.models, config.temperature, config.bands
     )
@@ -55,7 +56,7 @@ def evaluate(
     )
     rfm_now = rfm.evaluate(state, now, params.norms, config.rfm)
     rep = repurchase.evaluate(state, now, config.repurchase)
-    currency = state.currency or config.clv.default_currency
+    currency = config.money.reporting_currency
     reasons = top(temperature.reasons + (health.reasons if health else []))
     return {
         "schema": SNAPSHOT_SCHEMA,
@@ -69,7 +70,7 @@ def evaluate(
             key: state.profile.get(key)
             for key in ("name", "owner", "segment", "plan", "seats", "renewal_date")
         },
-        "mrr": _r(state.mrr) if state.sub_status == "active" else 0.0,
+        "mrr": _r(state.mrr) if state.sub_status == "active" and state.sub_paid_ts else 0.0,
         "currency": currency,
         "temperature": {
             "value": _r(temperature.value),
@@ -86,7 +87,7 @@ def evaluate(
         ),
         "rfm": rfm_now.as_dict() if rfm_now else None,
         "repurchase": rep.as_dict(),
-        "clv": _clv(state, now, params, config, currency),
+        "clv": _clv(state, now, params, config, currency, temperature),
         "lifecycle": {"stage": stage, "since": iso(since)},
         "reasons": [r.as_dict() for r in reasons],
         "risk_reasons": [r.as_dict() for r in top(risk.reasons, limit=4)],
@@ -94,6 +95,9 @@ def evaluate(
             "events": state.events,
             "usage_events": state.usage_events,
             "purchases": state.purchases,
+            "purchase_events": state.purchase_events,
+            "refunds": state.refunds,
+            "unconverted": state.unconverted,
             "duplicates": state.duplicates,
             "late_events": state.late_events,
             "first_event_at": iso(state.first_ts),
@@ -104,23 +108,46 @@ def evaluate(
 
 
 def _clv(
-    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, currency: str
+    state: CustomerState,
+    now: float,
+    params: ScoringParams,
+    config: ScoringConfig,
+    currency: str,
+    temperature: temperature_model.Temperature,
 ) -> dict[str, Any] | None:
+    """CLV over ``ClvConfig.horizon_days`` for subscribers and buyers alike, scaled by what the
+    customer's own signals did to temperature (a cancellation request lowers both)."""
     models = params.models
+    horizon = config.clv.horizon_days
+    p_model = temperature.components.get("p_base", 0.0)
+    factor = (temperature.raw / 100.0) / p_model if p_model > 0 else 1.0
     if state.sub_status == "active" and state.mrr > 0:
-        alpha, beta = temperature_model.sbg_params_for(state, models)
+        alpha, beta = temperature_model.sbg_params_for(state, models, config.temperature)
+        renewals = float(state.renewals_survived) if state.sub_paid_ts else 0.0
         estimate = clv_model.clv_subscription(
             state.mrr,
-            float(state.renewals),
+            renewals,
             alpha,
             beta,
-            config.temperature.period_days,
+            billing.period_days(state, config.temperature),
             config.clv.discount_rate_annual,
+            horizon_days=horizon,
         )
-        method = "sbg_derl"
+        if not state.sub_paid_ts:
+            # Never paid: the value of converting, at the trial's (or free plan's) odds.
+            factor = temperature.raw / 100.0
+        method = "sbg_truncated_derl"
+    elif state.sub_status == "active" and not state.purchases:
+        return {
+            "value": 0.0,
+            "currency": currency,
+            "method": "free_plan",
+            "horizon_days": horizon,
+            "components": {},
+        }
     elif state.purchases > 0:
         x, t_x, T = temperature_model.purchase_stats(state, now)
-        monetary = (state.spend_total - state.first_purchase_amount) / x if x > 0 else 0.0
+        monetary = max(0.0, state.spend_total - state.first_purchase_amount) / x if x > 0 else 0.0
         use_bg = config.temperature.purchase_model == "bgnbd"
         estimate = clv_model.clv_purchases(
             x,
@@ -131,16 +158,30 @@ def _clv(
             models.bgnbd if use_bg else models.mbgnbd,
             models.gammagamma,
             model="bgnbd" if use_bg else "mbgnbd",
-            horizon_days=config.clv.horizon_days,
+            horizon_days=horizon,
             annual_discount=config.clv.discount_rate_annual,
         )
         method = "gammagamma_x_" + ("bgnbd" if use_bg else "mbgnbd")
     else:
         return None
-    value = estimate.value if math.isfinite(estimate.value) else 0.0
+    value = estimate.value * factor
+    components = {k: round(v, 4) for k, v in estimate.components.items()}
+    components["temperature_factor"] = round(factor, 4)
+    if not (math.isfinite(value) and all(math.isfinite(v) for v in components.values())):
+        # Special functions (2F1) can fail at extreme parameters: say so, never publish 0.
+        return {
+            "value": None,
+            "currency": currency,
+            "method": method,
+            "horizon_days": horizon,
+            "components": {k: v for k, v in components.items() if math.isfinite(v)},
+            "reason": "not computable: the model's special functions are unstable at these "
+            "parameters",
+        }
     return {
         "value": _r(value),
         "currency": currency,
         "method": method,
-        "components": {k: round(v, 4) for k, v in estimate.components.items()},
+        "horizon_days": horizon,
+        "components": components,
     }

@@ -12,14 +12,16 @@ positional list (field names are not repeated in every record).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import msgpack
 
-# Bump when the positional layout changes; ``from_bytes`` refuses formats it does not know.
-STATE_FORMAT = 2
-# Recent purchase times kept: the repurchase ratio uses the mean of the last 3 intervals.
+# Bump when the positional layout changes; ``from_bytes`` reads this format and migrates the older
+# ones it knows (MIGRATIONS); tests/core/golden holds one encoded state per format version.
+STATE_FORMAT = 3
+# Recent transaction times kept: the repurchase ratio uses the mean of the last 3 intervals.
 RECENT_PURCHASES = 4
 
 
@@ -44,10 +46,13 @@ class CustomerState:
     late_events: int = 0
     first_ts: float = 0.0
     last_ts: float = 0.0
-    # De-duplication: id digest -> event time, for events inside the lateness window.
+    # De-duplication: id digest -> the time until which the id is remembered (its event time plus
+    # its type's lateness: as long as the event itself could still be applied).
     seen_ids: dict[int, float] = field(default_factory=dict)
     # Events at or before this time can no longer be checked for duplicates: treated as late.
     dedup_floor: float = 0.0
+    # When expired ids were last dropped (pruning is amortised, not per event).
+    dedup_pruned_ts: float = 0.0
     # Usage: decayed sums (value, as-of time) with the short and the long half-life.
     usage_short: float = 0.0
     usage_short_t: float = 0.0
@@ -55,27 +60,59 @@ class CustomerState:
     usage_long_t: float = 0.0
     first_usage_ts: float = 0.0
     last_usage_ts: float = 0.0
+    # Distinct customer-local days with usage: with the first and last usage, the customer's own
+    # rhythm (mean gap between active days).
+    active_days: int = 0
+    # Recent active days (day numbers), so an event arriving late does not count its day twice.
+    recent_usage_days: list[int] = field(default_factory=list)
     features: dict[int, float] = field(default_factory=dict)
+    # User digest -> last seen; only users whose digest has ``users_level`` trailing zero bits are
+    # kept (a 1/2^level sample, raised when the table is full).
     users: dict[int, float] = field(default_factory=dict)
-    # Purchases (non-contractual): BG/NBD and Gamma-Gamma statistics.
+    users_level: int = 0
+    # Purchases (non-contractual), counted in TRANSACTIONS: one per customer-local day, an order's
+    # line items on the order's first day. BG/NBD, Gamma-Gamma and the repurchase ratio use these.
     purchases: int = 0
+    purchase_events: int = 0
     first_purchase_ts: float = 0.0
+    first_purchase_day: int = 0
     first_purchase_amount: float = 0.0
     last_purchase_ts: float = 0.0
     spend_total: float = 0.0
     recent_purchases: list[float] = field(default_factory=list)
-    # Transactions for RFM: purchases and subscription payments.
-    txn_count: int = 0
-    txn_last_ts: float = 0.0
-    txn_spend: float = 0.0
+    # Transactions still open to late line items: day number -> [first time, amount].
+    open_days: dict[int, list[float]] = field(default_factory=dict)
+    # Recent orders: order-id digest -> the day number its transaction is filed under.
+    orders: dict[int, int] = field(default_factory=dict)
+    refunds: int = 0
+    refunded: float = 0.0
+    # Amounts in a currency without a configured rate: counted, never summed raw.
+    unconverted: int = 0
+    # Subscription payments (started/renewed with an amount), for RFM beside the purchases.
+    payments: int = 0
+    payments_last_ts: float = 0.0
+    payments_spend: float = 0.0
     # Subscription (contractual).
     sub_status: str = "none"
     sub_status_ts: float = 0.0
+    # Earliest start (a started event, or its properties.started_at for tenure before the stream).
     sub_started_ts: float = 0.0
     sub_positive_ts: float = 0.0
+    # The billing anchor: the latest started/renewed event, from which the next renewal is due.
+    billing_anchor_ts: float = 0.0
+    # Billing period in days from properties.interval (0 = unknown: plan config or the default).
+    period_days: float = 0.0
+    period_ts: float = 0.0
+    # First paid subscription event (0 = never paid: a trial or a free plan).
+    sub_paid_ts: float = 0.0
+    sub_trial: bool = False
     mrr: float = 0.0
     mrr_ts: float = 0.0
+    # Renewals: renewed events seen, renewals survived before the stream (started's
+    # renewal_count, or inferred from started_at), the largest renewal_count a renewal declared.
     renewals: int = 0
+    renewals_prior: int = 0
+    renewals_declared: int = 0
     payment_failures: float = 0.0
     payment_failures_t: float = 0.0
     last_payment_failure_ts: float = 0.0
@@ -113,6 +150,29 @@ class CustomerState:
     def tickets_open(self) -> int:
         return max(0, self.tickets_opened - self.tickets_closed)
 
+    @property
+    def renewals_survived(self) -> int:
+        """Renewals survived, counting those from before the stream started."""
+        return max(self.renewals_prior + self.renewals, self.renewals_declared)
+
+    @property
+    def paying(self) -> bool:
+        """Has paid: a paid subscription in force, or any purchase."""
+        return (self.sub_status == "active" and self.sub_paid_ts > 0) or self.purchases > 0
+
+    @property
+    def txn_count(self) -> int:
+        """RFM frequency: purchase transactions and subscription payments."""
+        return self.purchases + self.payments
+
+    @property
+    def txn_last_ts(self) -> float:
+        return max(self.last_purchase_ts, self.payments_last_ts)
+
+    @property
+    def txn_spend(self) -> float:
+        return max(0.0, self.spend_total) + self.payments_spend
+
     def to_bytes(self) -> bytes:
         values = [getattr(self, name) for name in _FIELD_NAMES]
         packed: bytes = msgpack.packb([STATE_FORMAT, *values], use_bin_type=True)
@@ -121,9 +181,104 @@ class CustomerState:
     @classmethod
     def from_bytes(cls, data: bytes) -> CustomerState:
         unpacked = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        if not unpacked or unpacked[0] != STATE_FORMAT:
-            raise ValueError(f"unknown customer state format {unpacked[0] if unpacked else None!r}")
-        return cls(*unpacked[1:])
+        version = unpacked[0] if unpacked else None
+        if version == STATE_FORMAT:
+            return cls(*unpacked[1:])
+        migrate = MIGRATIONS.get(version) if isinstance(version, int) else None
+        if migrate is None:
+            raise ValueError(f"unknown customer state format {version!r}")
+        return cls(**migrate(unpacked[1:]))
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
+
+# Format 2 (until config 2026.11.2), positional. Kept to migrate stored states.
+_V2_FIELDS = [
+    "customer_id",
+    "position",
+    "events",
+    "usage_events",
+    "duplicates",
+    "late_events",
+    "first_ts",
+    "last_ts",
+    "seen_ids",
+    "dedup_floor",
+    "usage_short",
+    "usage_short_t",
+    "usage_long",
+    "usage_long_t",
+    "first_usage_ts",
+    "last_usage_ts",
+    "features",
+    "users",
+    "purchases",
+    "first_purchase_ts",
+    "first_purchase_amount",
+    "last_purchase_ts",
+    "spend_total",
+    "recent_purchases",
+    "txn_count",
+    "txn_last_ts",
+    "txn_spend",
+    "sub_status",
+    "sub_status_ts",
+    "sub_started_ts",
+    "sub_positive_ts",
+    "mrr",
+    "mrr_ts",
+    "renewals",
+    "payment_failures",
+    "payment_failures_t",
+    "last_payment_failure_ts",
+    "downgrades",
+    "downgrades_t",
+    "last_downgrade_ts",
+    "cancel_requested_ts",
+    "cancelled_ts",
+    "currency",
+    "currency_ts",
+    "tickets_opened",
+    "tickets_closed",
+    "tickets",
+    "tickets_t",
+    "escalations",
+    "escalations_t",
+    "last_ticket_ts",
+    "nps",
+    "nps_ts",
+    "csat",
+    "csat_ts",
+    "profile",
+    "profile_ts",
+    "stage",
+    "stage_since",
+    "alerts",
+    "next_check_ts",
+]
+# Format 2 remembered ids by event time for a fixed one-day window.
+_V2_LATENESS_S = 86_400.0
+
+
+def _from_v2(values: list[Any]) -> dict[str, Any]:
+    """Format 2 -> 3. Purchases were counted per event: each becomes one transaction (line items
+    already folded cannot be regrouped; new purchases are grouped from here on). Subscription
+    payments were counted with the purchases in txn_*: their count is recovered as the difference.
+    A v2 subscriber is taken to have paid when its MRR was positive."""
+    old = dict(zip(_V2_FIELDS, values, strict=True))
+    state = {k: v for k, v in old.items() if k in _FIELD_NAMES}
+    state["seen_ids"] = {k: ts + _V2_LATENESS_S for k, ts in old["seen_ids"].items()}
+    state["purchase_events"] = old["purchases"]
+    state["payments"] = max(0, old["txn_count"] - old["purchases"])
+    state["payments_spend"] = max(0.0, old["txn_spend"] - old["spend_total"])
+    state["payments_last_ts"] = old["txn_last_ts"] if state["payments"] else 0.0
+    if old["sub_status"] != "none":
+        state["billing_anchor_ts"] = old["sub_positive_ts"]
+        if old["mrr"] > 0:
+            state["sub_paid_ts"] = old["sub_started_ts"] or old["sub_positive_ts"]
+    if old["purchases"]:
+        state["first_purchase_day"] = int(old["first_purchase_ts"] // 86_400)
+    return state
+
+
+MIGRATIONS: dict[int, Callable[[list[Any]], dict[str, Any]]] = {2: _from_v2}

@@ -2,10 +2,13 @@
 
 Never computed from usage (usage is health: keeping the two apart is the point of the pair).
 - Subscriptions: shifted-beta-geometric (Fader & Hardie 2007). After n renewals the chance of
-  surviving the k renewals inside the horizon is S(n+k)/S(n), with (α, β) fitted per plan.
-- Purchases only: P(alive) from MBG/NBD by default (Batislam et al. 2007), because under BG/NBD a
-  one-time buyer keeps P(alive) = 1 forever; ``purchase_model`` switches to BG/NBD P(alive) or to
-  P(at least one purchase in the horizon) ≈ 1 − e^(−E[X(horizon)]).
+  surviving the k renewals due inside the horizon (at least the next one) is S(n+k)/S(n), with
+  (α, β) fitted per plan and billing period (monthly and annual renewals never pool). A renewal
+  overdue past its grace days costs log-odds per day. A customer who never paid (a trial, a free
+  plan) is not "hot": its temperature is the configured trial→paid or free→paid prior.
+- Purchases only: P(at least one purchase within the horizon | x, t_x, T) under MBG/NBD
+  (Batislam et al. 2007) by default, or BG/NBD: "will they buy again", which weighs how often a
+  customer buys, where P(alive) does not (P(alive) still drives the lifecycle's churned stage).
 - The model probability is then moved in log-odds by billing, contract and voice-of-customer
   signals (payment failures, cancellation request, downgrades, escalations, NPS/CSAT), each
   reported as a reason with the points it costs.
@@ -15,9 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from . import bgnbd, mbgnbd, sbg
+from . import bgnbd, billing, mbgnbd, sbg
 from .config import SCORE_DECIMALS, Bands, TemperatureConfig, band_of
 from .decay import SECONDS_PER_DAY, value_at
 from .population import PopulationParams
@@ -51,20 +53,43 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def sbg_params_for(state: CustomerState, params: PopulationParams) -> sbg.SBGParams:
+def sbg_params_for(
+    state: CustomerState, params: PopulationParams, config: TemperatureConfig
+) -> sbg.SBGParams:
+    """sBG parameters of the customer's plan and billing period."""
     plan = state.profile.get("plan")
-    return params.sbg_for(plan if isinstance(plan, str) else None)
+    period = billing.period_label(billing.period_days(state, config))
+    return params.sbg_for(plan if isinstance(plan, str) else None, period)
 
 
 def purchase_stats(state: CustomerState, now: float) -> tuple[float, float, float]:
-    """BG/NBD statistics in days: x repeat purchases, t_x last purchase age, T customer age."""
+    """BG/NBD statistics in days: x repeat transactions, t_x last one's age, T customer age."""
     x = float(state.purchases - 1)
     t_x = (state.last_purchase_ts - state.first_purchase_ts) / SECONDS_PER_DAY
     T = max(t_x, (now - state.first_purchase_ts) / SECONDS_PER_DAY)
     return x, t_x, T
 
 
-PURCHASE_MODELS = frozenset({"mbgnbd", "bgnbd", "expected_purchases"})
+def p_buy_within(
+    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig
+) -> tuple[float, float]:
+    """(P(at least one purchase within the horizon), P(alive)) of a buyer under the configured
+    purchase model."""
+    x, t_x, T = purchase_stats(state, now)
+    model = bgnbd if config.purchase_model == "bgnbd" else mbgnbd
+    parameters = params.bgnbd if config.purchase_model == "bgnbd" else params.mbgnbd
+    p_alive = model.p_alive(x, t_x, T, *parameters)
+    if config.purchase_model == "mbgnbd_poisson":
+        expected = model.expected_purchases(config.horizon_days, x, t_x, T, *parameters)
+        if math.isfinite(expected):
+            return -math.expm1(-max(0.0, expected)), p_alive
+        # 2F1 failed at these parameters: the exact closed form needs no special function.
+    return model.p_purchase_within(config.horizon_days, x, t_x, T, *parameters), p_alive
+
+
+PURCHASE_MODELS = frozenset({"mbgnbd_poisson", "mbgnbd", "bgnbd"})
+# Customers who never paid: their temperature is a conversion prior, not a renewal model.
+UNPAID_MODELS = frozenset({"trial", "free"})
 # Adjustment code -> the TemperatureConfig field holding its log-odds per unit of signal. The
 # signals themselves (``adjustment_signals``) are unit-weight, so ``vitals.core.calibration`` can
 # refit exactly the coefficients scoring multiplies them by.
@@ -76,6 +101,7 @@ ADJUSTMENT_COEFFICIENTS: dict[str, str] = {
     "detractor": "detractor_log_odds",
     "promoter": "promoter_log_odds",
     "low_csat": "low_csat_log_odds",
+    "renewal_overdue": "renewal_overdue_log_odds_per_day",
 }
 
 
@@ -124,18 +150,34 @@ def _base(
     p_alive: float | None = None
     if state.sub_status == "cancelled":
         return None
+    if state.sub_status == "active" and not state.sub_paid_ts:
+        model = "trial" if state.sub_trial else "free"
+        p_base = config.trial_conversion_prior if state.sub_trial else config.free_conversion_prior
+        what = "in a trial" if state.sub_trial else "on a free plan"
+        reasons.append(
+            Reason(
+                "never_paid",
+                "temperature",
+                f"{what}, never paid: about {100 * p_base:.0f}% of such customers start paying",
+                100.0 * (p_base - 1.0),
+            )
+        )
+        return p_base, model, components, reasons, p_alive
     if state.sub_status == "active":
         model = "sbg"
-        alpha, beta = sbg_params_for(state, params)
-        k = max(1.0, math.ceil(config.horizon_days / config.period_days))
-        p_base = sbg.p_survive_horizon(float(state.renewals), k, alpha, beta)
-        components["renewals"] = float(state.renewals)
+        alpha, beta = sbg_params_for(state, params, config)
+        n = state.renewals_survived
+        k = billing.renewals_within(state, now, config.horizon_days, config)
+        p_base = sbg.p_survive_horizon(float(n), float(k), alpha, beta)
+        components["renewals"] = float(n)
+        components["renewals_due"] = float(k)
+        components["period_days"] = round(billing.period_days(state, config), 4)
         reasons.append(
             Reason(
                 "renewal_history",
                 "temperature",
-                f"renewed {_times(state.renewals)}: "
-                f"{100 * sbg.p_renew(state.renewals, alpha, beta):.0f}% "
+                f"renewed {_times(n)}: "
+                f"{100 * sbg.p_renew(n, alpha, beta):.0f}% "
                 "of such customers renew next period",
                 100.0 * (p_base - 1.0),
             )
@@ -143,33 +185,26 @@ def _base(
     elif state.purchases > 0:
         x, t_x, T = purchase_stats(state, now)
         model = config.purchase_model
-        if model == "bgnbd":
-            p_base = bgnbd.p_alive(x, t_x, T, *params.bgnbd)
-            p_alive = p_base
-        elif model == "expected_purchases":
-            expected = mbgnbd.expected_purchases(config.horizon_days, x, t_x, T, *params.mbgnbd)
-            p_base = 1.0 - math.exp(-expected)
-            p_alive = mbgnbd.p_alive(x, t_x, T, *params.mbgnbd)
-            components["expected_purchases"] = round(expected, 4)
-        else:
-            p_base = mbgnbd.p_alive(x, t_x, T, *params.mbgnbd)
-            p_alive = p_base
-        components.update({"x": x, "t_x_days": round(t_x, 3), "T_days": round(T, 3)})
+        p_base, p_alive = p_buy_within(state, now, params, config)
+        components.update(
+            {"x": x, "t_x_days": round(t_x, 3), "T_days": round(T, 3), "p_alive": round(p_alive, 6)}
+        )
         since = T - t_x
         reasons.append(
             Reason(
                 "purchase_recency",
                 "temperature",
                 f"{state.purchases} purchase{'s' if state.purchases != 1 else ''}, the last "
-                f"{ago(since)}: P(still buying) {100 * p_base:.0f}%",
+                f"{ago(since)}: P(buys again within {days_phrase(config.horizon_days)}) "
+                f"{100 * p_base:.0f}%",
                 100.0 * (p_base - 1.0),
             )
         )
     else:
         model = "prior"
-        alpha, beta = sbg_params_for(state, params)
-        k = max(1.0, math.ceil(config.horizon_days / config.period_days))
-        p_base = sbg.p_survive_horizon(0.0, k, alpha, beta)
+        alpha, beta = sbg_params_for(state, params, config)
+        k = max(1, math.ceil(config.horizon_days / billing.period_days(state, config)))
+        p_base = sbg.p_survive_horizon(0.0, float(k), alpha, beta)
         reasons.append(
             Reason(
                 "no_billing",
@@ -269,6 +304,16 @@ def adjustment_signals(
     if state.csat >= 0 and state.csat <= 2 and now - state.csat_ts <= relevance:
         days = (now - state.csat_ts) / SECONDS_PER_DAY
         signals.append(("low_csat", 1.0, f"CSAT {state.csat:.0f}/5 {ago(days)}"))
+    overdue = billing.days_overdue(state, now, config) - config.renewal_grace_days
+    if overdue > 0 and state.sub_paid_ts and config.renewal_overdue_log_odds_per_day:
+        cap = config.renewal_overdue_max_log_odds / config.renewal_overdue_log_odds_per_day
+        signals.append(
+            (
+                "renewal_overdue",
+                min(overdue, cap),
+                f"renewal due {ago(overdue + config.renewal_grace_days)}, no renewal seen",
+            )
+        )
     return signals
 
 
@@ -280,17 +325,8 @@ def _renewal_multiplier(state: CustomerState, now: float, config: TemperatureCon
 
 
 def days_to_renewal(state: CustomerState, now: float) -> float | None:
-    renewal = state.profile.get("renewal_date")
-    if not isinstance(renewal, str):
-        return None
-    try:
-        # The contract allows a lower-case 't'/'z' (RFC 3339); fromisoformat does not.
-        when = datetime.fromisoformat(renewal.upper())
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when.timestamp() - now) / SECONDS_PER_DAY
+    when = billing.renewal_date_ts(state)
+    return None if when is None else (when - now) / SECONDS_PER_DAY
 
 
 def _times(n: int) -> str:

@@ -4,15 +4,16 @@ A customer who sends nothing still moves: usage counters decay, P(alive) falls, 
 ratio grows. After each evaluation the scorer asks ``next_check`` for the earliest predicted
 crossing and keeps one timer per customer at that time, so alerts fire within seconds of the
 predicted moment without scanning every customer. Crossings come in closed form where one exists
-(gone quiet, ρ thresholds, P(alive) bands, a decayed counter reaching a level) and by bisection on
-the pure health/risk functions otherwise (both only fall/rise while a customer is silent).
+(gone quiet, ρ thresholds, a renewal going overdue, onboarding ending for a paying non-user) and by
+bisection on the pure temperature/health/risk functions otherwise (while a customer is silent,
+P(buys within the horizon) and health only fall, risk only rises, barring old signals expiring).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import bgnbd, mbgnbd
+from . import billing
 from . import health as health_model
 from . import risk as risk_model
 from . import temperature as temperature_model
@@ -21,7 +22,7 @@ from .decay import SECONDS_PER_DAY
 from .params import ScoringParams
 from .repurchase import crossing_time as repurchase_crossing
 from .state import CustomerState
-from .usage import SilentUsage
+from .usage import SilentUsage, tenure_days, usage_expected
 
 # Bisection to one second: alerts are promised within seconds of the predicted crossing.
 BISECTION_TOLERANCE_S = 1.0
@@ -62,23 +63,25 @@ def next_check(
 
     if state.usage_events:
         candidates.append(state.last_usage_ts + config.alerts.gone_quiet_days * SECONDS_PER_DAY)
+    elif state.paying:
+        # Paying, never used: health turns to 0 (adoption risk) when onboarding ends.
+        start = now - tenure_days(state, now) * SECONDS_PER_DAY
+        candidates.append(start + config.lifecycle.onboarding_days * SECONDS_PER_DAY)
     for ratio in (config.repurchase.overdue_ratio, config.repurchase.lapsed_ratio):
         when = repurchase_crossing(state, ratio)
         if when is not None:
             candidates.append(when)
-    temperature = temperature_model.evaluate(
-        state, now, params.models, config.temperature, config.bands
-    )
-    if state.purchases > 0 and state.sub_status == "none" and temperature.p_alive is not None:
-        # Temperature = P(alive) moved in log-odds by a level shift and the customer's signals;
-        # those stay put while the customer is silent, so a temperature band p* is reached when
-        # P(alive) reaches sigmoid(logit(p*) − offset).
-        offset = temperature_model.logit(temperature.raw / 100.0) - temperature_model.logit(
-            temperature.p_alive
-        )
-        candidates.extend(_p_alive_crossings(state, now, params, config, offset))
+    due = billing.next_renewal_due(state, config.temperature)
+    if due is not None and state.sub_status == "active":
+        candidates.append(due + config.temperature.renewal_grace_days * SECONDS_PER_DAY)
 
-    silent = SilentUsage(state, config.health)
+    models = params.models
+
+    def temperature_at(t: float) -> float:
+        return temperature_model.evaluate(state, t, models, config.temperature, config.bands).raw
+
+    expected = usage_expected(state, now, params.norms.usage_customers, config)
+    silent = SilentUsage(state, config.health, expected)
 
     def health_at(t: float) -> float:
         h = health_model.value(silent.at(t), params.norms, config.health)
@@ -87,8 +90,18 @@ def next_check(
     def risk_at(t: float) -> float:
         usage = silent.at(t)
         h = health_model.value(usage, params.norms, config.health)
-        return risk_model.value(temperature.value, h, usage, config.risk)
+        return risk_model.value(temperature_at(t), h, usage, config.risk)
 
+    current_t = temperature_at(now)
+    lower_t = [b for _, b in config.bands.temperature if 0 < b < current_t]
+    if config.bands.quadrant_temperature < current_t:
+        lower_t.append(config.bands.quadrant_temperature)
+    if lower_t and state.sub_status != "cancelled":
+        when = _first_crossing(
+            temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, falling=True
+        )
+        if when is not None:
+            candidates.append(when)
     if state.usage_events:
         current = health_at(now)
         lower = [b for _, b in config.bands.health if 0 < b < current]
@@ -109,23 +122,3 @@ def next_check(
 
     future = [t for t in candidates if t > now]
     return (min(future) if future else horizon) + FIRE_AFTER_S
-
-
-def _p_alive_crossings(
-    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig, offset: float
-) -> list[float]:
-    x, t_x, T = temperature_model.purchase_stats(state, now)
-    out: list[float] = []
-    for _, lower in config.bands.temperature:
-        if lower <= 0:
-            continue
-        p_star = temperature_model.sigmoid(
-            temperature_model.logit(lower / 100.0 - ROUNDING_MARGIN / 100.0) - offset
-        )
-        if config.temperature.purchase_model == "bgnbd":
-            age = bgnbd.p_alive_crossing_time(x, t_x, *params.models.bgnbd, p_star)
-        else:
-            age = mbgnbd.p_alive_crossing_time(x, t_x, *params.models.mbgnbd, p_star)
-        if age is not None and age != float("inf") and age > T:
-            out.append(state.first_purchase_ts + age * SECONDS_PER_DAY)
-    return out

@@ -1,6 +1,15 @@
 """Usage measures of a customer at a moment: rates, trend, breadth, active seats, silence.
 
 Everything here reads the decayed counters at ``now`` (Unix seconds); nothing is stored.
+
+- Trend: the 7-day rate over the 28-day rate, except for light, rhythmic users (their usual gap
+  between active days is at least ``sparse_gap_days``): for them that ratio swings with every
+  visit, so the trend is read against their own rhythm: steady (1) while quiet for less than
+  ``rhythm_tolerance`` usual gaps, then falling as tolerance·gap ÷ quiet days.
+- Active users: the user table is a hash sample once an account outgrows it (see
+  ``fold._remember_user``), scaled back up by 2^level.
+- A paying customer past onboarding who never used the product, in a tenant that sends usage,
+  is measured as a non-user (``never_used``): zero rates, trend 0, quiet since they started.
 """
 
 from __future__ import annotations
@@ -28,6 +37,9 @@ class UsageMeasures:
     active_users: int  # users seen within the active-user window
     seats: int | None
     quiet_days: float | None  # days since the last usage event; None if never used
+    never_used: bool = False  # paying, past onboarding, no usage at all (quiet = tenure)
+    rhythm_gap_days: float | None = None  # the usual gap between active days, if known
+    trend_from_rhythm: bool = False  # trend read against the rhythm (a light, rhythmic user)
 
 
 def _rate(value: float, t: float, now: float, half_life: float, age_s: float) -> float:
@@ -51,18 +63,65 @@ def rates_at(state: CustomerState, now: float, config: HealthConfig) -> tuple[fl
 
 def trend_at(state: CustomerState, now: float, config: ScoringConfig) -> float | None:
     short, long = rates_at(state, now, config.health)
-    return short / long if long >= MIN_RATE_FOR_TREND else None
+    quiet = (now - state.last_usage_ts) / SECONDS_PER_DAY if state.usage_events else None
+    return _trend(state, short, long, quiet, config.health)
 
 
-def measure(state: CustomerState, now: float, config: HealthConfig) -> UsageMeasures:
-    """The usage measures at ``now`` (O(features + users))."""
+def rhythm_gap_days(state: CustomerState) -> float | None:
+    """Mean gap in days between the customer's active days (None before two gaps are seen)."""
+    if state.active_days < 3:
+        return None
+    return (state.last_usage_ts - state.first_usage_ts) / SECONDS_PER_DAY / (state.active_days - 1)
+
+
+def _trend(
+    state: CustomerState, short: float, long: float, quiet: float | None, config: HealthConfig
+) -> float | None:
+    return _trend_and_basis(state, short, long, quiet, config)[0]
+
+
+def _trend_and_basis(
+    state: CustomerState, short: float, long: float, quiet: float | None, config: HealthConfig
+) -> tuple[float | None, bool]:
+    """(trend, read against the rhythm?)."""
+    gap = rhythm_gap_days(state)
+    if gap is not None and quiet is not None and gap >= config.sparse_gap_days:
+        limit = config.rhythm_tolerance * gap
+        return (1.0 if quiet <= limit else limit / quiet), True
+    return (short / long if long >= MIN_RATE_FOR_TREND else None), False
+
+
+def usage_expected(
+    state: CustomerState, now: float, usage_customers: int, config: ScoringConfig
+) -> bool:
+    """True when this customer should be using the product but never has: the tenant sends usage
+    (config, or any customer of the population did at the last refit), the customer pays, and
+    is past onboarding. Such a customer is measured as a non-user (health 0), not as unknown."""
+    if state.usage_events or not state.paying:
+        return False
+    tracked = config.health.usage_tracked
+    if tracked == "no" or (tracked == "auto" and usage_customers <= 0):
+        return False
+    return tenure_days(state, now) >= config.lifecycle.onboarding_days
+
+
+def tenure_days(state: CustomerState, now: float) -> float:
+    """Days since the customer started (the earliest event, or a stated subscription start)."""
+    start = min(state.first_ts, state.sub_started_ts) if state.sub_started_ts else state.first_ts
+    return max(0.0, now - start) / SECONDS_PER_DAY
+
+
+def measure(
+    state: CustomerState, now: float, config: HealthConfig, expected: bool = False
+) -> UsageMeasures:
+    """The usage measures at ``now`` (O(features + users)); ``expected``: see usage_expected."""
     breadth = sum(
         factor(max(0.0, now - seen), config.breadth_half_life_days)
         for seen in state.features.values()
     )
     window = config.active_user_days * SECONDS_PER_DAY
     active_users = sum(1 for seen in state.users.values() if now - seen <= window)
-    return _measures(state, now, config, breadth, active_users)
+    return _measures(state, now, config, breadth, active_users, expected)
 
 
 class SilentUsage:
@@ -73,9 +132,10 @@ class SilentUsage:
     active users are those last seen within the window, found by bisection on sorted times.
     """
 
-    def __init__(self, state: CustomerState, config: HealthConfig) -> None:
+    def __init__(self, state: CustomerState, config: HealthConfig, expected: bool = False) -> None:
         self._state = state
         self._config = config
+        self._expected = expected
         self._ref = state.last_ts
         half_life = config.breadth_half_life_days * SECONDS_PER_DAY
         self._half_life = half_life
@@ -87,28 +147,49 @@ class SilentUsage:
 
     def at(self, now: float) -> UsageMeasures:
         if now < self._ref:
-            return measure(self._state, now, self._config)
+            return measure(self._state, now, self._config, self._expected)
         breadth = self._mass * 2.0 ** (-(now - self._ref) / self._half_life)
         active = len(self._users) - bisect_left(self._users, now - self._window)
-        return _measures(self._state, now, self._config, breadth, active)
+        return _measures(self._state, now, self._config, breadth, active, self._expected)
 
 
 def _measures(
-    state: CustomerState, now: float, config: HealthConfig, breadth: float, active_users: int
+    state: CustomerState,
+    now: float,
+    config: HealthConfig,
+    breadth: float,
+    sampled_users: int,
+    expected: bool,
 ) -> UsageMeasures:
-    short_rate, long_rate = rates_at(state, now, config)
-    trend = short_rate / long_rate if long_rate >= MIN_RATE_FOR_TREND else None
     seats = state.profile.get("seats")
-    quiet = (now - state.last_usage_ts) / SECONDS_PER_DAY if state.usage_events else None
+    # The contract accepts 40.0 as well as 40 (one JSON number); bool is an int subclass.
+    seat_count = (
+        int(seats)
+        if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 1
+        else None
+    )
+    if not state.usage_events:
+        return UsageMeasures(
+            short_rate=0.0,
+            long_rate=0.0,
+            trend=0.0 if expected else None,
+            breadth=0.0,
+            active_users=0,
+            seats=seat_count,
+            quiet_days=tenure_days(state, now) if expected else None,
+            never_used=expected,
+        )
+    short_rate, long_rate = rates_at(state, now, config)
+    quiet = max(0.0, (now - state.last_usage_ts) / SECONDS_PER_DAY)
+    trend, from_rhythm = _trend_and_basis(state, short_rate, long_rate, quiet, config)
     return UsageMeasures(
         short_rate=short_rate,
         long_rate=long_rate,
         trend=trend,
         breadth=breadth,
-        active_users=active_users,
-        # The contract accepts 40.0 as well as 40 (one JSON number); bool is an int subclass.
-        seats=int(seats)
-        if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 1
-        else None,
-        quiet_days=max(0.0, quiet) if quiet is not None else None,
+        active_users=sampled_users << state.users_level,
+        seats=seat_count,
+        quiet_days=quiet,
+        rhythm_gap_days=rhythm_gap_days(state),
+        trend_from_rhythm=from_rhythm,
     )

@@ -23,6 +23,8 @@ FoldStatus = Literal["changed", "touched", "unchanged"]
 # Subscription events that mean a paying customer, and carry a price when they have an amount.
 PAID_SUBSCRIPTION = frozenset({"started", "renewed", "upgraded", "downgraded"})
 MAX_CANCELLATIONS = 16
+# A purchase event with this name is a refund (the event contract).
+REFUND_NAME = "refund"
 QUALIFIED = ("mql", "sql", "opportunity", "customer")
 
 
@@ -60,10 +62,16 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
             state.last_usage_ts, touched = ts, True
             changed |= ts >= state.facts_due
     elif kind == "purchase":
+        if name == REFUND_NAME:
+            return _finish(
+                state, changed, touched
+            )  # money back: not an order (groups count orders)
         changed |= _evidence(state, "customer", ts)
         changed |= _purchase(state, event, config)
     elif kind == "subscription":
-        if name in PAID_SUBSCRIPTION:
+        if name in PAID_SUBSCRIPTION and props.get("trial") is True:
+            changed |= _evidence(state, "registered", ts)  # a trial has not paid yet
+        elif name in PAID_SUBSCRIPTION:
             changed |= _evidence(state, "customer", ts)
             if event.amount:
                 changed |= _purchase(state, event, config)
@@ -81,6 +89,10 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
         if current is None or _key(pick) < _key(current):
             state.experiments[str(props["experiment"])] = pick
             changed = True
+    return _finish(state, changed, touched)
+
+
+def _finish(state: GrowthState, changed: bool, touched: bool) -> FoldStatus:
     if changed:
         state.version += 1
         return "changed"

@@ -1,13 +1,17 @@
 """The HTTP ingest service: ``POST /v1/batch`` validates events and writes them to Kafka.
 
-Answers:
-- 200 ``{"accepted": n, "rejected": [{"index", "event_id", "error"}]}``: every accepted event is
-  acknowledged by Kafka (acks=all) before the answer; rejected ones broke the contract and are not
-  written (fix them, do not resend as is). Partial success is normal.
-- 400 the body is not ``{"batch": [...]}``; 413 over ``limits.MAX_BATCH_EVENTS`` events or
-  ``limits.MAX_BODY_BYTES`` bytes; 401/403 API key; 503 + Retry-After: Kafka did not take the
-  write, nothing is confirmed, resend the whole batch (event_id makes resends harmless).
-Items may also be Segment track/group calls or CloudEvents (adapters.py).
+Answers (docs/ingest.md has the whole table, door by door):
+- 200 ``{"accepted": n, "rejected": [{"index", "event_id", "error"}], "ignored": [{"index",
+  "event_id", "reason"}]}``: every accepted event is acknowledged by Kafka (acks=all) before the
+  answer; rejected ones broke the contract and are not written (fix them, do not resend as is);
+  ignored ones are well-formed calls with nothing to score. Partial success is normal.
+- 400 the body is not ``{"batch": [...]}`` (nor a CloudEvents form), a compressed body is
+  corrupt, or a single CloudEvent is rejected; 413 over ``limits.MAX_BATCH_EVENTS`` events or
+  ``limits.MAX_BODY_BYTES`` bytes (on the wire or decompressed); 415 an unknown
+  Content-Encoding; 401/403 API key; 503 + Retry-After: Kafka did not take the write, nothing is
+  confirmed, resend the whole batch (event_id makes resends harmless).
+Items may be contract events, Segment/RudderStack calls or CloudEvents (adapters.py); the body
+may be gzip or deflate. ``POST /v1/stripe/webhook`` takes Stripe's webhooks (stripe_webhook.py).
 All errors are application/problem+json. /healthz (process up), /readyz (Kafka reachable) and
 /metrics (Prometheus) need no key.
 """
@@ -22,33 +26,50 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitals.core.apikeys import INGEST_SCOPE, ApiKeys, presented_key
-from vitals.core.events import InvalidEvent, parse_event
+from vitals.core.apikeys import ApiKeys
 from vitals.core.settings import Settings
 
-from .adapters import to_contract
+from . import cloudevents, stripe_map
+from .adapters import Adapters
+from .auth import header_key, require_ingest
+from .body import read_body
 from .errors import (
     PROBLEM_MEDIA_TYPE,
     BadBatch,
+    BadEvent,
+    BadSignature,
     BatchTooLarge,
+    DoorClosed,
     Forbidden,
     IngestError,
     SinkUnavailable,
     Unauthorized,
+    problem_body,
 )
-from .limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RETRY_AFTER_S
+from .intake import Outcome, intake
+from .limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
 from .metrics import IngestMetrics
-from .producer import EventSink, KafkaEventSink, ManagedSink, Record
+from .producer import EventSink, KafkaEventSink, ManagedSink
+from .stripe_webhook import SIGNATURE_HEADER, verify
+
+BATCH_DESCRIPTION = (
+    'Body: {"batch": [event, ...]} (contract events, Segment/RudderStack calls or CloudEvents), '
+    "or one CloudEvent in binary (ce-* headers) or structured mode, or a CloudEvents batch "
+    "(application/cloudevents-batch+json); gzip or deflate Content-Encoding accepted. "
+    "Key: Bearer, Basic (key as user name), X-API-Key or writeKey in the body."
+)
 
 log = logging.getLogger(__name__)
 
 BATCH_ROUTE = "/v1/batch"
-KNOWN_ROUTES = frozenset({BATCH_ROUTE, "/healthz", "/readyz", "/metrics"})
+STRIPE_ROUTE = "/v1/stripe/webhook"
+KNOWN_ROUTES = frozenset({BATCH_ROUTE, STRIPE_ROUTE, "/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
@@ -56,15 +77,18 @@ def create_app(
     sink: EventSink | None = None,
     *,
     freeze_gc_after_startup: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The ingest app. ``sink`` defaults to a ``KafkaEventSink(settings)``; a sink with a
     lifecycle (``ManagedSink``) is started and stopped by the app's lifespan either way.
 
+    ``clock``: Unix seconds now, for the future-timestamp check (``max_future_skew_s``).
     ``freeze_gc_after_startup``: move start-up objects out of the garbage collector's reach
     (``gc.freeze()``), which cut tail latency under load (NOTES); for the server, not for tests.
     """
     event_sink: EventSink = sink if sink is not None else KafkaEventSink(settings)
     keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())
+    adapters = Adapters.from_settings(settings)
     metrics = IngestMetrics()
 
     @asynccontextmanager
@@ -91,55 +115,88 @@ def create_app(
     app.add_middleware(_LatencyMiddleware, metrics=metrics)
     _add_problem_handlers(app)
 
-    async def require_ingest_key(request: Request) -> None:
-        key = presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
-        access = keys.check(key, INGEST_SCOPE)
-        if access == "missing":
-            raise Unauthorized("send your key as 'Authorization: Bearer <key>'")
-        if access == "unknown":
-            raise Unauthorized("this key is not configured; check VITALS_API_KEYS")
-        if access == "forbidden":
-            raise Forbidden(f"this key lacks the '{INGEST_SCOPE}' scope")
-
     @app.post(
         BATCH_ROUTE,
         summary="Validate a batch of events and write the valid ones to Kafka",
-        dependencies=[Depends(require_ingest_key)],
+        description=BATCH_DESCRIPTION,
     )
     async def post_batch(request: Request) -> Response:
+        headers = request.headers
+        key = header_key(headers.get("authorization"), headers.get("x-api-key"))
         try:
-            batch = _parse_batch(await _read_body(request))
-        except IngestError as err:
-            outcome = "too_large" if isinstance(err, BatchTooLarge) else "bad_request"
-            metrics.batches.labels(outcome=outcome).inc()
-            raise
-        records: list[Record] = []
-        rejected: list[dict[str, Any]] = []
-        for index, raw in enumerate(batch):
+            if key is not None or not keys.enabled:
+                require_ingest(keys, key)  # refuse before reading a byte
+            body = await read_body(
+                request.stream(), headers.get("content-length"), headers.get("content-encoding")
+            )
             try:
-                mapped = to_contract(raw)
-                event = parse_event(mapped)
-            except InvalidEvent as err:
-                rejected.append({"index": index, "event_id": err.event_id, "error": str(err)})
-                metrics.rejected(err.field, isinstance(raw, dict))
-                continue
-            # The value is the event exactly as received (validated, nothing added); Segment
-            # calls and CloudEvents as mapped onto the contract.
-            records.append((event.customer_id.encode("utf-8"), orjson.dumps(mapped)))
-        if records:
-            try:
-                await event_sink.send_batch(records)
-            except SinkUnavailable as err:
-                metrics.produce_failures.labels(reason=err.reason).inc()
-                metrics.batches.labels(outcome="unavailable").inc()
-                log.warning(
-                    "batch not written", extra={"reason": err.reason, "events": len(records)}
-                )
+                items, single, body_key = _items(headers, body)
+            except BadBatch:
+                if key is None:
+                    require_ingest(keys, None)  # no key anywhere: 401 before any 400
                 raise
-        metrics.events_accepted.inc(len(records))
-        metrics.batches.labels(outcome="accepted").inc()
-        body = {"accepted": len(records), "rejected": rejected}
-        return Response(orjson.dumps(body), media_type="application/json")
+            if key is None and keys.enabled:
+                require_ingest(keys, body_key)
+        except IngestError as err:
+            if isinstance(err, BatchTooLarge):
+                metrics.batches.labels(outcome="too_large").inc()
+            elif not isinstance(err, Unauthorized | Forbidden):
+                metrics.batches.labels(outcome="bad_request").inc()
+            raise
+        outcome = intake(items, adapters.to_contract, clock(), settings.max_future_skew_s)
+        if single and outcome.rejected:
+            # One CloudEvent per request: a 2xx would tell its sender it was delivered.
+            _count(metrics, outcome)
+            metrics.batches.labels(outcome="bad_request").inc()
+            raise BadEvent(outcome.rejected[0]["error"], outcome.rejected)
+        await _write(event_sink, metrics, outcome)
+        return Response(orjson.dumps(outcome.answer()), media_type="application/json")
+
+    stripe_secret = settings.stripe_webhook_secret.get_secret_value()
+    customer_key = settings.stripe_customer_id_key
+
+    @app.post(
+        STRIPE_ROUTE,
+        summary="Stripe webhook endpoint: subscription events from Stripe Billing",
+        description="Verified with the endpoint's signing secret (Stripe-Signature); no API key.",
+    )
+    async def post_stripe(request: Request) -> Response:
+        if not stripe_secret:
+            raise DoorClosed(
+                "the Stripe door is closed: set VITALS_STRIPE_WEBHOOK_SECRET to this endpoint's "
+                "signing secret (whsec_...)"
+            )
+        headers = request.headers
+        body = await read_body(
+            request.stream(), headers.get("content-length"), headers.get("content-encoding")
+        )
+        try:
+            verify(
+                body,
+                headers.get(SIGNATURE_HEADER),
+                stripe_secret,
+                settings.stripe_webhook_tolerance_s,
+            )
+        except BadSignature:
+            metrics.batches.labels(outcome="bad_signature").inc()
+            raise
+        event = _json(body)
+        if not isinstance(event, dict):
+            raise BadBatch("a Stripe event is a JSON object")
+        outcome = intake(
+            [event],
+            lambda raw: stripe_map.to_contract(raw, customer_key),
+            clock(),
+            settings.max_future_skew_s,
+        )
+        if outcome.rejected:
+            # Signed by Stripe yet not mappable: a non-2xx keeps it visible in Stripe's
+            # dashboard and retried, instead of dropped.
+            _count(metrics, outcome)
+            log.warning("stripe event rejected", extra={"rejected": outcome.rejected})
+            raise BadEvent(outcome.rejected[0]["error"], outcome.rejected)
+        await _write(event_sink, metrics, outcome)
+        return Response(orjson.dumps(outcome.answer()), media_type="application/json")
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> Response:
@@ -159,34 +216,43 @@ def create_app(
     return app
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, refusing more than MAX_BODY_BYTES whatever Content-Length claims."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise BadBatch("Content-Length is not a number")
-        if int(declared) > MAX_BODY_BYTES:
-            raise BatchTooLarge(_too_large_detail(f"{int(declared)} bytes"))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BatchTooLarge(_too_large_detail(f"more than {MAX_BODY_BYTES} bytes"))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_batch(body: bytes) -> list[Any]:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as err:
-        raise BadBatch(f'the body is not JSON ({err}); send {{"batch": [event, ...]}}') from None
+def _items(headers: Headers, body: bytes) -> tuple[list[Any], bool, str | None]:
+    """(items, one event per request, key in the body) of a ``/v1/batch`` body, whichever of
+    its forms: ``{"batch": [...]}`` (with Segment's ``writeKey``) or CloudEvents binary,
+    structured or batched."""
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    payload = _json(body)
+    # The CloudEvents media types first: the HTTP binding says they decide the mode even when
+    # ce-* headers are present too.
+    if media_type == cloudevents.STRUCTURED_MEDIA_TYPE:
+        if not isinstance(payload, dict):
+            raise BadBatch("a structured-mode CloudEvent must be a JSON object")
+        return [payload], True, None
+    if media_type == cloudevents.BATCH_MEDIA_TYPE:
+        if not isinstance(payload, list):
+            raise BadBatch("a CloudEvents batch must be a JSON array of events")
+        return _within_limit(payload), False, None
+    if "ce-specversion" in headers:
+        if not isinstance(payload, dict):
+            raise BadBatch("a binary-mode CloudEvent's body (its data) must be a JSON object")
+        return [cloudevents.from_binary(headers, payload)], True, None
     if not isinstance(payload, dict) or "batch" not in payload:
         raise BadBatch('the body must be a JSON object {"batch": [event, ...]}')
     batch = payload["batch"]
     if not isinstance(batch, list):
         raise BadBatch('"batch" must be a JSON array of events')
+    write_key = payload.get("writeKey")
+    return _within_limit(batch), False, write_key if isinstance(write_key, str) else None
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise BadBatch(f'the body is not JSON ({err}); send {{"batch": [event, ...]}}') from None
+
+
+def _within_limit(batch: list[Any]) -> list[Any]:
     if len(batch) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(
             f"{len(batch)} events; a batch holds at most {MAX_BATCH_EVENTS}: split it"
@@ -194,19 +260,34 @@ def _parse_batch(body: bytes) -> list[Any]:
     return batch
 
 
-def _too_large_detail(size: str) -> str:
-    return f"the body is {size}; at most {MAX_BODY_BYTES} bytes per request: split the batch"
+def _count(metrics: IngestMetrics, outcome: Outcome) -> None:
+    for field, is_object in outcome.reject_fields:
+        metrics.rejected(field, is_object)
+    if outcome.ignored:
+        metrics.events_ignored.inc(len(outcome.ignored))
+
+
+async def _write(sink: EventSink, metrics: IngestMetrics, outcome: Outcome) -> None:
+    """Write the accepted records (200 only after Kafka acked them all) and count the outcome."""
+    _count(metrics, outcome)
+    if outcome.records:
+        try:
+            await sink.send_batch(outcome.records)
+        except SinkUnavailable as err:
+            metrics.produce_failures.labels(reason=err.reason).inc()
+            metrics.batches.labels(outcome="unavailable").inc()
+            log.warning(
+                "batch not written", extra={"reason": err.reason, "events": len(outcome.records)}
+            )
+            raise
+    metrics.events_accepted.inc(len(outcome.records))
+    metrics.batches.labels(outcome="accepted").inc()
 
 
 def problem_response(
     status: int, title: str, detail: str, slug: str, headers: dict[str, str] | None = None
 ) -> Response:
-    body = {
-        "type": f"urn:vitals:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_body(status, title, detail, slug)
     return Response(
         orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
     )

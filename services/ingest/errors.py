@@ -2,7 +2,11 @@
 
 IngestError                 status, title, detail, headers
 ├── BadBatch                400  the body is not {"batch": [...]}: fix the client
+├── BadEvent                400  the one event of a single-event request broke the contract
 ├── BatchTooLarge           413  split the batch (limits.py)
+├── UnsupportedEncoding     415  send gzip, deflate or an uncompressed body
+├── BadSignature            400  a Stripe webhook whose signature or timestamp does not verify
+├── DoorClosed              404  a door that is not configured (Stripe without its secret)
 ├── Unauthorized            401  send a key
 ├── Forbidden               403  the key lacks the ingest scope
 └── SinkUnavailable         503  retryable: Kafka did not take the write; retry after
@@ -27,12 +31,20 @@ class IngestError(Exception):
         self.headers = headers or {}
 
     def problem(self) -> dict[str, object]:
-        return {
-            "type": f"urn:vitals:problem:{self.slug}",
-            "title": self.title,
-            "status": self.status_code,
-            "detail": self.detail,
-        }
+        return problem_body(self.status_code, self.title, self.detail, self.slug)
+
+
+def problem_body(status: int, title: str, detail: str, slug: str) -> dict[str, object]:
+    """RFC 9457 members, plus ``code`` and ``message``: the two fields Segment's and
+    RudderStack's SDKs read from an error answer (and log), so their logs say what went wrong."""
+    return {
+        "type": f"urn:vitals:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": slug,
+        "message": detail,
+    }
 
 
 class BadBatch(IngestError):
@@ -41,10 +53,44 @@ class BadBatch(IngestError):
     slug = "bad-batch"
 
 
+class BadEvent(IngestError):
+    """A request carrying one event (a CloudEvent in binary or structured mode) whose event was
+    rejected: answered 400, not 200, so its sender does not count it as delivered."""
+
+    status_code = 400
+    title = "Event rejected"
+    slug = "bad-event"
+
+    def __init__(self, detail: str, rejected: list[dict[str, object]]) -> None:
+        super().__init__(detail)
+        self.rejected = rejected
+
+    def problem(self) -> dict[str, object]:
+        return {**super().problem(), "rejected": self.rejected}
+
+
 class BatchTooLarge(IngestError):
     status_code = 413
     title = "Batch too large"
     slug = "batch-too-large"
+
+
+class UnsupportedEncoding(IngestError):
+    status_code = 415
+    title = "Unsupported content encoding"
+    slug = "unsupported-encoding"
+
+
+class BadSignature(IngestError):
+    status_code = 400
+    title = "Signature not verified"
+    slug = "bad-signature"
+
+
+class DoorClosed(IngestError):
+    status_code = 404
+    title = "Not configured"
+    slug = "not-configured"
 
 
 class Unauthorized(IngestError):
@@ -53,7 +99,8 @@ class Unauthorized(IngestError):
     slug = "unauthorized"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, {"WWW-Authenticate": "Bearer"})
+        # Basic too: Segment's and RudderStack's SDKs send the write key as the Basic user name.
+        super().__init__(detail, {"WWW-Authenticate": 'Bearer, Basic realm="vitals-ingest"'})
 
 
 class Forbidden(IngestError):

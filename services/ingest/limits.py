@@ -11,6 +11,9 @@ MAX_BATCH_EVENTS = 1_000
 # properties; the cap keeps one request's memory bounded (the body is read in full before JSON
 # parsing), and so no single event can exceed Kafka's default 1 MB record limit.
 MAX_BODY_BYTES = 1024 * 1024
+# Bytes per request body after gzip/deflate decoding: the same cap, for the same reasons (memory,
+# Kafka's record limit); the wire cap alone would let a 1 MiB gzip body inflate to ~1 GiB.
+MAX_DECODED_BYTES = MAX_BODY_BYTES
 
 # --- Kafka producer ------------------------------------------------------------------------
 # aiokafka's per-request timeout (produce and metadata). aiokafka may wait up to twice this for a
@@ -21,6 +24,10 @@ PRODUCER_REQUEST_TIMEOUT_MS = 5_000
 DELIVERY_TIMEOUT_S = 10.0
 # Small linger: batches of one request go out together; a few ms of latency, fewer requests.
 PRODUCER_LINGER_MS = 5
+# Bytes per Kafka record batch (aiokafka's default is 16 KiB). A 500-event request spreads ~150 KB
+# over the partitions; 256 KiB lets each partition's share go out as one batch. Below the broker's
+# 1 MiB message.max.bytes.
+PRODUCER_MAX_BATCH_BYTES = 256 * 1024
 # Retry-After (seconds) sent with 503: long enough for a broker restart (~2-3 s measured) or a
 # leader move, short enough that clients' buffers do not pile up.
 RETRY_AFTER_S = 5

@@ -32,6 +32,11 @@ class IngestMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.events_ignored = Counter(
+            "vitals_ingest_events_ignored",
+            "Well-formed items with nothing to score (alias, identify in B2B mode, ...).",
+            registry=self.registry,
+        )
         self.batches = Counter(
             "vitals_ingest_batches",
             "POST /v1/batch requests by outcome.",

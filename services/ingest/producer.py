@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from vitals.core.settings import Settings
+from vitals.partitioning import kafka_partition
 
 from .errors import SinkUnavailable
 from .limits import (
@@ -26,6 +29,7 @@ from .limits import (
     CONNECT_RETRY_MAX_S,
     DELIVERY_TIMEOUT_S,
     PRODUCER_LINGER_MS,
+    PRODUCER_MAX_BATCH_BYTES,
     PRODUCER_REQUEST_TIMEOUT_MS,
     READY_CACHE_S,
     READY_CHECK_TIMEOUT_S,
@@ -54,6 +58,15 @@ class ManagedSink(Protocol):
     async def ready(self) -> bool: ...
 
 
+@dataclass(slots=True)
+class _Round:
+    """Records of concurrent requests that go to Kafka together; ``submitted`` resolves to the
+    acknowledgement futures of the record batches that carry them."""
+
+    submitted: asyncio.Future[list[asyncio.Future[object]]]
+    records: list[Record] = field(default_factory=list)
+
+
 class KafkaEventSink:
     """``EventSink`` over aiokafka, writing to ``settings.topic_events`` keyed by customer.
 
@@ -76,6 +89,9 @@ class KafkaEventSink:
         self._connecting: asyncio.Task[None] | None = None
         self._ready_at = 0.0
         self._ready_answer = False
+        self._open_round: _Round | None = None
+        self._round_lock = asyncio.Lock()
+        self._submitting: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
@@ -101,6 +117,7 @@ class KafkaEventSink:
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=PRODUCER_LINGER_MS,
+                max_batch_size=PRODUCER_MAX_BATCH_BYTES,
                 request_timeout_ms=self._request_timeout_ms,
             )
             try:
@@ -127,20 +144,14 @@ class KafkaEventSink:
             raise SinkUnavailable(
                 f"not connected to Kafka at {self._bootstrap} yet; retry later", "not_connected"
             )
-        pending: list[asyncio.Future[object]] = []
         try:
             async with asyncio.timeout(self._delivery_timeout_s):
-                for key, value in items:
-                    future = await producer.send(self._topic, value=value, key=key)
-                    # Retrieve late failures of records we stopped waiting for (after a timeout),
-                    # or asyncio logs "exception was never retrieved".
-                    future.add_done_callback(_retrieve)
-                    pending.append(future)
-                if pending:
+                acks = await asyncio.shield(self._join_round(producer, items).submitted)
+                if acks:
                     # wait(), not gather(): a timeout must not cancel aiokafka's own futures.
-                    await asyncio.wait(pending)
+                    await asyncio.wait(acks)
             failed = next(
-                (f.exception() for f in pending if not f.cancelled() and f.exception()), None
+                (f.exception() for f in acks if not f.cancelled() and f.exception()), None
             )
             if failed is not None:
                 raise failed
@@ -156,6 +167,66 @@ class KafkaEventSink:
                 "the same event_ids",
                 "timeout" if isinstance(err, KafkaTimeoutError) else "kafka_error",
             ) from err
+
+    def _join_round(self, producer: AIOKafkaProducer, items: list[Record]) -> _Round:
+        """Add ``items`` to the round that goes out next, opening one if none is open.
+
+        Group commit: concurrent requests share record batches (one per partition per round)
+        the way per-record ``send()`` shared aiokafka's open batches, so a burst of requests is
+        a few produce round trips, not one queued batch per request per partition."""
+        current = self._open_round
+        if current is None:
+            current = self._open_round = _Round(asyncio.get_running_loop().create_future())
+            task = asyncio.create_task(self._submit_round(producer, current))
+            self._submitting.add(task)
+            task.add_done_callback(self._submitting.discard)
+        current.records += items
+        return current
+
+    async def _submit_round(self, producer: AIOKafkaProducer, current: _Round) -> None:
+        # One round at a time, in the order they opened: a customer's records keep their order.
+        async with self._round_lock:
+            if self._open_round is current:
+                self._open_round = None  # requests from now on go to the next round
+            try:
+                partitions = sorted(await producer.partitions_for(self._topic))
+                acks: list[asyncio.Future[object]] = []
+                for partition, records in _by_partition(current.records, partitions).items():
+                    acks += await self._send_partition(producer, partition, records)
+            except BaseException as err:
+                current.submitted.set_exception(err)
+                current.submitted.add_done_callback(_retrieve)
+                if not isinstance(err, Exception):
+                    raise
+            else:
+                current.submitted.set_result(acks)
+
+    async def _send_partition(
+        self, producer: AIOKafkaProducer, partition: int, records: list[Record]
+    ) -> list[asyncio.Future[object]]:
+        """The records of one partition as few record batches as fit, in order: one append per
+        record into aiokafka's C batch builder instead of one ``send()`` (partitioner, futures,
+        metadata checks) per record, which was a third of ingest's CPU."""
+        futures: list[asyncio.Future[object]] = []
+        builder = producer.create_batch()
+        for key, value in records:
+            if builder.append(key=key, value=value, timestamp=None) is None:
+                futures.append(await self._submit(producer, builder, partition))
+                builder = producer.create_batch()
+                builder.append(key=key, value=value, timestamp=None)  # an empty batch takes any
+        futures.append(await self._submit(producer, builder, partition))
+        return futures
+
+    async def _submit(
+        self, producer: AIOKafkaProducer, builder: BatchBuilder, partition: int
+    ) -> asyncio.Future[object]:
+        future: asyncio.Future[object] = await producer.send_batch(
+            builder, self._topic, partition=partition
+        )
+        # Retrieve late failures of batches we stopped waiting for (after a timeout), or
+        # asyncio logs "exception was never retrieved".
+        future.add_done_callback(_retrieve)
+        return future
 
     async def ready(self) -> bool:
         """Connected and the cluster answers a metadata request (cached for a second)."""
@@ -182,9 +253,15 @@ class KafkaEventSink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connecting
             self._connecting = None
+        if self._submitting:
+            # Rounds still handing batches to the producer finish first (they were accepted
+            # from requests in flight), within the same bound as the flush below.
+            await asyncio.wait(set(self._submitting), timeout=STOP_TIMEOUT_S)
         producer, self._producer = self._producer, None
         if producer is not None:
             await _close_quietly(producer)
+        for task in list(self._submitting):
+            task.cancel()
 
 
 async def _close_quietly(producer: AIOKafkaProducer) -> None:
@@ -195,6 +272,17 @@ async def _close_quietly(producer: AIOKafkaProducer) -> None:
         log.warning("kafka producer did not close cleanly", extra={"error": repr(err)})
 
 
-def _retrieve(future: asyncio.Future[object]) -> None:
+def _by_partition(items: list[Record], partitions: list[int]) -> dict[int, list[Record]]:
+    """Records grouped by the partition Kafka's default partitioner gives their key (murmur2,
+    vitals.partitioning): the scorer finds each customer on that partition, as before."""
+    groups: dict[int, list[Record]] = {}
+    count = len(partitions)
+    for record in items:
+        partition = partitions[kafka_partition(record[0], count)]
+        groups.setdefault(partition, []).append(record)
+    return groups
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()

@@ -8,7 +8,7 @@ EVENTS = Counter("vitals_scorer_events_total", "Events seen by the scorer, by ou
 DEAD_LETTERS = Counter(
     "vitals_scorer_dead_letters_total", "Records and events sent to events.dead", ["reason"]
 )
-DEAD_KINDS = frozenset({"late", "not JSON", "envelope", "empty record (no value)"})
+DEAD_KINDS = frozenset({"late", "future", "not JSON", "envelope", "empty record (no value)"})
 SNAPSHOTS = Counter("vitals_scorer_snapshots_total", "Score snapshots published to scores")
 BATCH_SECONDS = Histogram(
     "vitals_scorer_batch_seconds",

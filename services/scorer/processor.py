@@ -199,19 +199,32 @@ class RecordProcessor:
                 continue  # leads, referrals, experiments: the growth agent's, not a customer score
             state = batch.get_or_create(event.customer_id)
             status = apply_event(
-                state, event, self.config, (record.partition, record.offset, index)
+                state,
+                event,
+                self.config,
+                (record.partition, record.offset, index),
+                max_ts=self._wall() + self.config.stream.max_future_skew_s,
             )
             metrics.EVENTS.labels(status=status).inc()
             if status == "replayed":
                 continue
             batch.mark_dirty(event.customer_id)
-            changed.add(event.customer_id)
+            if status != "future":  # nothing changed but the position: no snapshot to publish
+                changed.add(event.customer_id)
             if status == "applied":
                 mark = self.watermarks.get(record.partition, 0.0)
                 self.watermarks[record.partition] = max(mark, event.ts)
             elif status == "late":
                 behind = (state.last_ts - event.ts) / 3600.0
                 reason = f"late: {behind:.1f} h behind the customer's latest event (not applied)"
+                payload = event.model_dump(exclude_none=True)
+                self._reject(record, Rejected(index, reason, payload), out)
+            elif status == "future":
+                ahead = (event.ts - self._wall()) / 3600.0
+                reason = (
+                    f"future: stamped {ahead:.1f} h ahead of the scorer's clock (a wrong device "
+                    "clock?); not applied"
+                )
                 payload = event.model_dump(exclude_none=True)
                 self._reject(record, Rejected(index, reason, payload), out)
 

@@ -251,3 +251,57 @@ def test_expected_purchases_is_non_negative_and_grows_with_horizon(
         longer = module.expected_purchases(2 * t, x, t_x, T, r, alpha, a, b)
         assert shorter >= -1e-9
         assert longer >= shorter - 1e-9 * max(1.0, shorter)
+
+
+# --- P(at least one purchase within t) ------------------------------------------------------------
+
+
+def _simulate(model: str, n: int, T: float, t: float, params: tuple[float, float, float, float]):  # type: ignore[no-untyped-def]
+    """Customers simulated from the model's own story: (x, t_x, bought in (T, T+t]) per customer."""
+    r, alpha, a, b = params
+    rng = np.random.default_rng(3)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    out = []
+    for i in range(n):
+        alive = not (model == "mbgnbd" and rng.random() < p[i])
+        now = x = 0
+        t_x = 0.0
+        future = False
+        while alive:
+            now += rng.exponential(1.0 / lam[i])
+            if now > T + t:
+                break
+            if now > T:
+                future = True
+                break
+            x, t_x = x + 1, now
+            alive = rng.random() >= p[i]
+        out.append((x, t_x, future))
+    return out
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_p_purchase_within_matches_a_simulation_of_the_model(model: str) -> None:
+    params = (0.5, 10.0, 0.8, 2.5)
+    T, t = 60.0, 30.0
+    sims = _simulate(model, 60_000, T, t, params)
+    function = bgnbd.p_purchase_within if model == "bgnbd" else mbgnbd.p_purchase_within
+    for x in (0, 1, 3):
+        group = [(t_x, future) for xx, t_x, future in sims if xx == x]
+        observed = float(np.mean([future for _, future in group]))
+        predicted = float(np.mean([function(t, x, t_x, T, *params) for t_x, _ in group]))
+        se = (observed * (1 - observed) / len(group)) ** 0.5
+        assert abs(observed - predicted) < 4 * se + 0.005, (x, observed, predicted)
+
+
+def test_p_purchase_within_is_below_expected_purchases_and_tends_to_p_alive() -> None:
+    params = (0.5, 10.0, 0.8, 2.5)
+    for x, t_x, T in [(0, 0.0, 30.0), (2, 10.0, 30.0), (5, 25.0, 39.0)]:
+        for t in (1.0, 30.0, 365.0):
+            p = bgnbd.p_purchase_within(t, x, t_x, T, *params)
+            assert 0 < p <= bgnbd.expected_purchases(t, x, t_x, T, *params) + 1e-12
+        far = mbgnbd.p_purchase_within(1e12, x, t_x, T, *params)
+        assert far == pytest.approx(mbgnbd.p_alive(x, t_x, T, *params), rel=1e-3)
+        tiny = mbgnbd.p_purchase_within(1e-4, x, t_x, T, *params)
+        assert tiny == pytest.approx(mbgnbd.expected_purchases(1e-4, x, t_x, T, *params), rel=1e-3)

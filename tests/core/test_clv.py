@@ -81,15 +81,25 @@ def test_clv_purchases_shows_its_components() -> None:
     )
 
 
-def test_clv_subscription_is_payment_per_period_times_derl() -> None:
+def test_clv_subscription_counts_the_renewals_due_within_the_horizon() -> None:
     alpha, beta = 0.704, 1.182
     estimate = clv.clv_subscription(100.0, 3, alpha, beta, period_days=365.25, annual_discount=0.1)
-    # A yearly period pays 12 × MRR and is discounted at exactly the annual rate.
+    # A yearly period pays 12 × MRR and is discounted at exactly the annual rate; within the
+    # default 365-day horizon exactly one renewal is due.
     assert estimate.components["payment_per_period"] == pytest.approx(1200.0)
     assert estimate.components["period_discount"] == pytest.approx(0.1)
+    p_next = (beta + 3) / (alpha + beta + 3)
+    assert estimate.value == pytest.approx(1200.0 * p_next)
+    assert estimate.components["p_renew_next"] == pytest.approx(p_next)
+
+
+def test_clv_subscription_over_a_long_horizon_is_payment_times_derl() -> None:
+    alpha, beta = 0.704, 1.182
+    estimate = clv.clv_subscription(
+        100.0, 3, alpha, beta, period_days=365.25, annual_discount=0.1, horizon_days=365.25 * 400
+    )
     derl = sbg.expected_remaining_lifetime(3, alpha, beta, 0.1)
-    assert estimate.value == pytest.approx(1200.0 * derl)
-    assert estimate.components["p_renew_next"] == pytest.approx((beta + 3) / (alpha + beta + 3))
+    assert estimate.value == pytest.approx(1200.0 * derl, rel=1e-6)
 
 
 def test_clv_subscription_grows_with_tenure_under_heterogeneous_churn() -> None:

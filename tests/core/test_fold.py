@@ -81,18 +81,35 @@ def test_resend_with_same_id_but_other_payload_is_still_a_duplicate(make: EventF
 
 
 def test_event_older_than_allowed_lateness_is_late_and_not_applied(make: EventFactory) -> None:
-    lateness = CFG.stream.allowed_lateness_days
+    lateness = CFG.stream.lateness_days_by_type["usage"]
     state, statuses = fold_all(
         [
             make.usage(10),
-            make.purchase(10 - lateness - 0.01, amount=40.0),
+            make.usage(10 - lateness - 0.01, name="late.one"),
             make.usage(10 - lateness / 2),
         ]
     )
     assert statuses == ["applied", "late", "applied"]
     assert state.late_events == 1
-    assert state.purchases == 0 and state.spend_total == 0.0
+    assert state.usage_events == 2
     assert state.events == 2
+
+
+def test_a_billing_export_days_late_is_applied_but_not_one_past_its_window(
+    make: EventFactory,
+) -> None:
+    purchase_window = CFG.stream.lateness_days_by_type["purchase"]
+    state, statuses = fold_all(
+        [
+            make.usage(60),
+            make.purchase(60 - 10, amount=40.0),  # a nightly export, ten days behind
+            make.subscription(60 - 20, "payment_failed"),
+            make.purchase(60 - purchase_window - 1, amount=99.0),
+        ]
+    )
+    assert statuses == ["applied", "applied", "applied", "late"]
+    assert state.purchases == 1 and state.spend_total == 40.0
+    assert state.last_payment_failure_ts == at(40)
 
 
 def test_event_exactly_at_the_lateness_bound_is_applied(make: EventFactory) -> None:
@@ -194,13 +211,13 @@ def test_tickets_open_is_never_negative_in_any_order(order: tuple[str, ...]) -> 
 def test_out_of_order_purchases_keep_the_earliest_first_amount_and_sorted_recent_times(
     make: EventFactory,
 ) -> None:
-    days_amounts = [(5.0, 50.0), (5.5, 55.0), (4.6, 46.0), (5.2, 52.0), (4.8, 48.0), (5.3, 53.0)]
+    days_amounts = [(5.1, 50.0), (8.1, 80.0), (2.1, 20.0), (6.1, 60.0), (3.1, 30.0), (7.1, 70.0)]
     state, statuses = fold_all([make.purchase(day, amount=amount) for day, amount in days_amounts])
     assert statuses == ["applied"] * len(days_amounts)
-    assert state.first_purchase_ts == at(4.6)
-    assert state.first_purchase_amount == 46.0
-    assert state.last_purchase_ts == at(5.5)
-    assert state.recent_purchases == [at(5.0), at(5.2), at(5.3), at(5.5)]
+    assert state.first_purchase_ts == at(2.1)
+    assert state.first_purchase_amount == 20.0
+    assert state.last_purchase_ts == at(8.1)
+    assert state.recent_purchases == [at(5.1), at(6.1), at(7.1), at(8.1)]
     assert state.purchases == 6
     assert state.spend_total == pytest.approx(sum(a for _, a in days_amounts))
 
@@ -296,7 +313,14 @@ def bounded_shuffle(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[st
 # Path-dependent by design, so left out of the comparison: the lifecycle stage is advanced at each
 # event's time (a different arrival order visits different intermediate states), and the dedup and
 # replay bookkeeping remembers which ids arrived inside the window at the time they arrived.
-PATH_DEPENDENT = {"stage", "stage_since", "seen_ids", "position", "dedup_floor"}
+PATH_DEPENDENT = {
+    "stage",
+    "stage_since",
+    "seen_ids",
+    "position",
+    "dedup_floor",
+    "dedup_pruned_ts",
+}
 
 
 def assert_same_statistics(a: CustomerState, b: CustomerState) -> None:

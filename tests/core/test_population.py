@@ -8,7 +8,7 @@ import pytest
 
 from vitals.core import bgnbd
 from vitals.core.population import (
-    DEFAULT_PLAN,
+    DEFAULT_SBG_KEY,
     PRIORS,
     CustomerStatsRow,
     PopulationParams,
@@ -46,7 +46,8 @@ def test_priors_are_the_cited_values_in_days() -> None:
     assert PRIORS.version == "prior"
     assert PRIORS.bgnbd.alpha == pytest.approx(4.414 * 7)
     assert (PRIORS.bgnbd.r, PRIORS.bgnbd.a, PRIORS.bgnbd.b) == (0.243, 0.793, 2.426)
-    assert PRIORS.sbg_for("anything") == PRIORS.sbg[DEFAULT_PLAN] == (0.3, 9.7)
+    assert PRIORS.sbg_for("anything") == PRIORS.sbg[DEFAULT_SBG_KEY] == (0.3, 9.7)
+    assert PRIORS.sbg_for("anything", "year") == (1.0, 4.0)
     assert PRIORS.gammagamma == (6.25, 3.74, 15.44)
     # The paper's CDNOW customer 1 in days: same forecast as in weeks.
     assert bgnbd.expected_purchases(273, 2, 213.01, 272.02, *PRIORS.bgnbd) == pytest.approx(
@@ -78,15 +79,46 @@ def test_refit_fits_what_has_data_and_keeps_priors_for_the_rest() -> None:
 
     assert params.version.startswith("fit-20240501T120000Z-")
     assert params.fitted_at == NOW and params.n_customers == len(rows)
-    for component in ("bgnbd", "mbgnbd", "gammagamma", "sbg:default", "sbg:pro"):
+    for component in ("bgnbd", "mbgnbd", "gammagamma", "sbg:default@month", "sbg:pro@month"):
         assert params.sources[component].startswith("fit:"), params.sources[component]
     assert params.bgnbd != PRIORS.bgnbd
-    assert params.sbg["pro"].alpha == pytest.approx(0.8, rel=0.3)
-    assert params.sbg["pro"].beta == pytest.approx(2.5, rel=0.3)
+    assert params.sbg["pro@month"].alpha == pytest.approx(0.8, rel=0.3)
+    assert params.sbg["pro@month"].beta == pytest.approx(2.5, rel=0.3)
     # Too few enterprise subscribers: no own parameters, falls back to the fitted default.
-    assert "enterprise" not in params.sbg
-    assert params.sources["sbg:enterprise"].startswith("kept: 30 customers")
-    assert params.sbg_for("enterprise") == params.sbg[DEFAULT_PLAN]
+    assert "enterprise@month" not in params.sbg
+    assert params.sources["sbg:enterprise@month"].startswith("kept: 30 customers")
+    assert params.sbg_for("enterprise") == params.sbg[DEFAULT_SBG_KEY]
+
+
+def test_monthly_and_annual_renewals_are_fitted_apart_never_pooled() -> None:
+    rng = np.random.default_rng(12)
+    monthly = _subscription_rows(rng, 1500, "pro", 0.8, 2.5)
+    annual = [
+        CustomerStatsRow(plan="pro", period="year", renewals=r.renewals, active=r.active)
+        for r in _subscription_rows(rng, 1500, "pro", 3.0, 2.0)
+    ]
+    params = refit(monthly + annual, min_customers=100, now=NOW)
+    assert params.sbg["pro@month"].alpha == pytest.approx(0.8, rel=0.3)
+    assert params.sbg["pro@year"].alpha == pytest.approx(3.0, rel=0.3)
+    assert params.sbg_for("pro", "year") == params.sbg["pro@year"]
+    # Each period's default pools its own period only.
+    assert params.sbg["default@year"].alpha == pytest.approx(3.0, rel=0.3)
+
+
+def test_a_period_without_any_fit_gets_the_monthly_prior_converted_to_it() -> None:
+    weekly = PRIORS.sbg_for("pro", "week")
+    monthly = PRIORS.sbg[DEFAULT_SBG_KEY]
+    assert weekly.alpha + weekly.beta == pytest.approx(monthly.alpha + monthly.beta)
+    weekly_churn = weekly.alpha / (weekly.alpha + weekly.beta)
+    assert 1 - (1 - weekly_churn) ** (30.4375 / 7) == pytest.approx(0.03, rel=1e-6)
+
+
+def test_params_stored_before_periods_read_as_monthly() -> None:
+    data = PRIORS.to_dict()
+    data["sbg"] = {"default": {"alpha": 0.5, "beta": 9.5}, "pro": {"alpha": 1.0, "beta": 5.0}}
+    restored = PopulationParams.from_dict(data)
+    assert restored.sbg_for("pro") == (1.0, 5.0)
+    assert restored.sbg[DEFAULT_SBG_KEY] == (0.5, 9.5)
 
 
 def test_refit_without_enough_data_returns_the_fallback_values_with_reasons() -> None:
@@ -96,7 +128,7 @@ def test_refit_without_enough_data_returns_the_fallback_values_with_reasons() ->
     assert params.gammagamma == PRIORS.gammagamma
     assert params.sbg == PRIORS.sbg
     assert params.sources["bgnbd"].startswith("kept: 40 customers < min_customers")
-    assert params.sources["sbg:default"].startswith("kept: 0 customers")
+    assert params.sources["sbg:default@month"].startswith("kept: 0 customers")
 
 
 def test_refit_keeps_prior_when_parameters_are_not_identified() -> None:
@@ -108,9 +140,9 @@ def test_refit_keeps_prior_when_parameters_are_not_identified() -> None:
         for k, a in zip(renewals, active, strict=True)
     ]
     params = refit(rows, now=NOW)
-    assert params.sbg[DEFAULT_PLAN] == PRIORS.sbg[DEFAULT_PLAN]
-    assert params.sources["sbg:default"].startswith("kept:")
-    assert "identif" in params.sources["sbg:default"]
+    assert params.sbg[DEFAULT_SBG_KEY] == PRIORS.sbg[DEFAULT_SBG_KEY]
+    assert params.sources["sbg:default@month"].startswith("kept:")
+    assert "identif" in params.sources["sbg:default@month"]
 
 
 def test_refit_is_deterministic_for_the_same_snapshot() -> None:

@@ -17,7 +17,7 @@ BY_MEAN = RfmConfig(split_rule="above_population_mean")
 
 
 def buyer(last_day: float, count: int, spend: float) -> CustomerState:
-    return CustomerState("acme", txn_count=count, txn_last_ts=at(last_day), txn_spend=spend)
+    return CustomerState("acme", purchases=count, last_purchase_ts=at(last_day), spend_total=spend)
 
 
 # --- R direction ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
 
-from vitals.core.config import DEFAULT_CONFIG
+from vitals.core.config import DEFAULT_CONFIG, MoneyConfig
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.fold import apply_event
@@ -35,6 +36,9 @@ def errors(validator: Draft202012Validator, snapshot: dict[str, Any]) -> list[st
     ]
 
 
+EURO_REPORTING = replace(DEFAULT_CONFIG, money=MoneyConfig(reporting_currency="EUR"))
+
+
 def full_customer(make: EventFactory) -> ScoringEngine:
     """Uses the product, subscribes and buys: every part of the snapshot is filled."""
     events = [
@@ -55,7 +59,8 @@ def full_customer(make: EventFactory) -> ScoringEngine:
     events += [
         make.usage(day + 0.5, name=f"feature.{day % 5}", user_id=f"u{day % 4}") for day in range(60)
     ]
-    engine = ScoringEngine()
+    # The customer pays in euros; the tenant reports in euros.
+    engine = ScoringEngine(EURO_REPORTING)
     for event in sorted(events, key=lambda e: e.ts):
         assert engine.apply(event).status == "applied"
     return engine
@@ -73,7 +78,7 @@ def test_snapshot_of_a_full_customer_validates(
     assert snap["mrr"] == 99.0
     assert snap["temperature"]["model"] == "sbg"
     assert snap["quadrant"] in {"champion", "upsell", "adoption_risk", "at_risk"}
-    assert snap["clv"]["method"] == "sbg_derl"
+    assert snap["clv"]["method"] == "sbg_truncated_derl"
     assert snap["stats"]["usage_events"] == 60 and snap["stats"]["purchases"] == 2
     assert any(r["text"] == "payment failed 2 days ago" for r in snap["reasons"])
 

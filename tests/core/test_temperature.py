@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +20,9 @@ from .conftest import EventFactory, at
 
 CFG = DEFAULT_CONFIG
 # Lateness large enough that any arrival order is folded: the property below interleaves freely.
-ANY_ORDER = ScoringConfig(stream=StreamConfig(allowed_lateness_days=10_000.0))
+ANY_ORDER = ScoringConfig(
+    stream=StreamConfig(allowed_lateness_days=10_000.0, lateness_days_by_type={})
+)
 
 
 def fold(events: list[Event], config: ScoringConfig = CFG) -> CustomerState:
@@ -188,22 +192,38 @@ def test_more_renewals_mean_a_warmer_subscriber(make: EventFactory) -> None:
 # --- purchase-only customers ---------------------------------------------------------------------
 
 
-def test_purchase_only_customer_uses_mbgnbd_p_alive(make: EventFactory) -> None:
+def test_purchase_only_customer_is_p_of_buying_within_the_horizon_under_mbgnbd(
+    make: EventFactory,
+) -> None:
     state = fold([make.purchase(0), make.purchase(20), make.purchase(50)])
-    result = temperature_at(state, 120)
-    expected = mbgnbd.p_alive(2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    result = temperature_at(state, 120, replace(CFG.temperature, purchase_model="mbgnbd"))
+    horizon = CFG.temperature.horizon_days
+    expected = mbgnbd.p_purchase_within(horizon, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
     assert result.model == "mbgnbd"
-    assert result.p_alive == pytest.approx(expected, rel=1e-12)
-    # No adjustments apply; only the calibrated level shift of the purchase family (2026.11.2).
+    assert result.p_alive == pytest.approx(mbgnbd.p_alive(2.0, 50.0, 120.0, *PRIORS.mbgnbd))
+    assert result.p_alive is not None and expected < result.p_alive
+    # No adjustments apply and the purchase family's level shift is 0 since 2026.12.1.
     shifted = sigmoid(logit(expected) + CFG.temperature.purchase_log_odds_shift)
     assert result.raw == pytest.approx(100 * shifted, rel=1e-9)
     assert result.value == round(result.raw, 2)
-    assert result.components["p_model"] == pytest.approx(expected, abs=1e-6)
+    assert "P(buys again within 3 months)" in reason_texts(result)["purchase_recency"]
     assert (result.components["x"], result.components["t_x_days"], result.components["T_days"]) == (
         2.0,
         50.0,
         120.0,
     )
+
+
+def test_the_default_purchase_temperature_is_the_poisson_form_of_expected_purchases(
+    make: EventFactory,
+) -> None:
+    state = fold([make.purchase(0), make.purchase(20), make.purchase(50)])
+    result = temperature_at(state, 120)
+    expected = mbgnbd.expected_purchases(90.0, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    assert CFG.temperature.purchase_model == "mbgnbd_poisson"
+    assert result.raw == pytest.approx(100 * (1 - math.exp(-expected)), rel=1e-9)
+    exact = mbgnbd.p_purchase_within(90.0, 2.0, 50.0, 120.0, *PRIORS.mbgnbd)
+    assert 0 < exact < result.raw / 100  # Jensen: the Poisson form is above the mixture's
 
 
 def test_one_time_buyer_cools_down_under_mbgnbd_but_not_under_bgnbd(make: EventFactory) -> None:

@@ -1,4 +1,5 @@
-"""Segment calls and CloudEvents mapped onto the event contract."""
+"""Segment calls and CloudEvents mapped onto the event contract (Segment in depth:
+test_segment.py; CloudEvents' HTTP modes: test_cloudevents.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import pytest
 
 from vitals.core.events import InvalidEvent, parse_event
 from vitals.core.settings import Settings
-from vitals.ingest.adapters import to_contract
+from vitals.ingest.adapters import Adapters
 from vitals.ingest.app import create_app
+from vitals.ingest.mapped import Ignored
 
 from .support import MemorySink, event, running
 
@@ -21,6 +23,9 @@ TRACK = {
     "properties": {"format": "pdf"},
     "context": {"groupId": "acme", "library": {"name": "analytics.js"}},
 }
+to_contract = Adapters.from_settings(Settings()).to_contract
+to_contract_b2c = Adapters.from_settings(Settings(ingest_customer_model="b2c")).to_contract
+
 CLOUDEVENT = {
     "specversion": "1.0",
     "id": "A234-1234-1234",
@@ -53,16 +58,32 @@ def test_segment_track_becomes_usage_with_message_id_as_event_id() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "customer"),
+    ("model", "changes", "customer"),
     [
-        ({"context": {}, "properties": {"customer_id": "globex"}}, "globex"),
-        ({"context": {}}, "u-42"),  # B2C: the user is the customer
+        ("b2b", {"context": {}, "properties": {"customer_id": "globex"}}, "globex"),
+        ("b2c", {}, "u-42"),  # B2C: the user is the customer, whatever the group
+        ("b2c", {"userId": None, "properties": {"customer_id": "p-1"}}, "p-1"),
     ],
 )
-def test_segment_track_customer_falls_back_to_properties_then_user(
-    changes: dict[str, object], customer: str
+def test_segment_track_customer_follows_the_customer_model(
+    model: str, changes: dict[str, object], customer: str
 ) -> None:
-    assert to_contract({**TRACK, **changes})["customer_id"] == customer
+    mapper = to_contract if model == "b2b" else to_contract_b2c
+    assert mapper({**TRACK, **changes})["customer_id"] == customer
+
+
+def test_b2b_track_from_a_user_without_account_is_rejected_saying_how_to_fix() -> None:
+    with pytest.raises(
+        InvalidEvent, match=r"context\.groupId or properties\.customer_id"
+    ) as caught:
+        to_contract({**TRACK, "context": {}})
+    assert caught.value.field == "customer_id" and caught.value.event_id == "ajs-next-1"
+
+
+@pytest.mark.parametrize("mapper", [to_contract, to_contract_b2c])
+def test_anonymous_calls_are_ignored_not_rejected(mapper) -> None:  # type: ignore[no-untyped-def]
+    anonymous = {**TRACK, "userId": None, "anonymousId": "anon-1", "context": {}}
+    assert isinstance(mapper(anonymous), Ignored)
 
 
 def test_segment_group_becomes_profile() -> None:
@@ -77,10 +98,9 @@ def test_segment_group_becomes_profile() -> None:
     assert (event_.type, event_.customer_id, event_.event_id) == ("profile", "acme", "m-9")
 
 
-def test_segment_identify_is_rejected_with_a_reason() -> None:
-    with pytest.raises(InvalidEvent, match="identify calls are not scored") as caught:
-        to_contract({"type": "identify", "messageId": "m-1", "userId": "u"})
-    assert caught.value.event_id == "m-1"
+def test_segment_identify_is_ignored_in_b2b_mode() -> None:
+    ignored = to_contract({"type": "identify", "messageId": "m-1", "userId": "u"})
+    assert isinstance(ignored, Ignored) and ignored.event_id == "m-1"
 
 
 def test_segment_track_without_timestamp_fails_the_contract() -> None:
@@ -126,11 +146,20 @@ def test_cloudevent_that_cannot_be_mapped_is_rejected(
 
 async def test_batch_mixes_contract_segment_and_cloudevents() -> None:
     sink = MemorySink()
-    batch = [event(1), TRACK, CLOUDEVENT, {"type": "page", "messageId": "p"}]
+    batch = [
+        event(1),
+        TRACK,
+        CLOUDEVENT,
+        {"type": "alias", "messageId": "p"},
+        {"type": "track", "userId": "u"},
+    ]
     async with running(create_app(Settings(), sink)) as client:
         response = await client.post("/v1/batch", json={"batch": batch})
     assert response.json()["accepted"] == 3
-    assert [r["index"] for r in response.json()["rejected"]] == [3]
+    assert [r["index"] for r in response.json()["rejected"]] == [4]
+    assert response.json()["ignored"] == [
+        {"index": 3, "event_id": "p", "reason": "alias calls link identities; nothing to score"}
+    ]
     values = [orjson.loads(value) for _, value in sink.records]
     assert [v["event_id"] for v in values] == ["evt-1", "ajs-next-1", "/billing/eu#A234-1234-1234"]
     assert [key for key, _ in sink.records] == [b"acme", b"acme", b"acme"]

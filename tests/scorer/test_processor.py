@@ -145,7 +145,9 @@ def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> Non
         clock="stream",
         # The stream clock as the live scorer keeps it: the partition's latest event time.
         now=lambda p: processor.watermarks.get(p, 0.0),
-        wall=lambda: 0.0,
+        # A replay of history: the wall clock is years past the events (it only bounds how far
+        # ahead an event may be stamped).
+        wall=lambda: 1_800_000_000.0,
     )
     quiet = "quiet-co"
     target = partition_for(quiet, PARTITIONS)
