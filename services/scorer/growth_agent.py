@@ -44,8 +44,15 @@ DECISION_CHECK_S = 30.0
 # takes seconds; the scorer agent keeps scoring meanwhile).
 REDIS_RETRY_MIN_S = 0.5
 REDIS_RETRY_MAX_S = 10.0
+# A failed fold is retried this many times, from 0.5 s doubling (~15 s in all): enough for Faust
+# to refresh its topic metadata after creating a changelog.
+FOLD_ATTEMPTS = 6
+FOLD_RETRY_MIN_S = 0.5
 
 GROWTH_EVENTS = Counter("vitals_growth_records_total", "Records folded by the growth agent")
+FOLD_FAILURES = Counter(
+    "vitals_growth_failed_batches_total", "Growth batches skipped after every retry failed"
+)
 DECISIONS = Counter(
     "vitals_growth_experiment_decisions_total", "Experiment arms that reached a decision"
 )
@@ -91,20 +98,40 @@ class GrowthAgent:
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
             for group in by_partition.values():
-                # Table writes are filed under the partition of Faust's current event.
-                token = _current_event.set(weakref.ref(group[-1]))
-                try:
-                    snapshots = self.processor.process(
-                        (e.message.partition, e.value) for e in group
-                    )
-                except Exception:
-                    logger.exception("growth: a batch of %d records failed", len(group))
-                    snapshots = []
-                finally:
-                    _current_event.reset(token)
+                snapshots = await self._fold(group)
                 await self._write(snapshots)
                 GROWTH_EVENTS.inc(len(group))
                 yield len(snapshots)
+
+    async def _fold(self, group: list[faust.EventT[bytes]]) -> list[Snapshot]:
+        """Fold one partition's records, retrying a failed batch: the fold is idempotent, and the
+        usual failure is transient (a table write before Faust has seen its new changelog topic
+        in the metadata: PartitionsMismatch right after start-up)."""
+        delay = FOLD_RETRY_MIN_S
+        for attempt in range(1, FOLD_ATTEMPTS + 1):
+            # Table writes are filed under the partition of Faust's current event.
+            token = _current_event.set(weakref.ref(group[-1]))
+            try:
+                return self.processor.process((e.message.partition, e.value) for e in group)
+            except Exception:
+                if attempt == FOLD_ATTEMPTS:
+                    logger.exception(
+                        "growth: a batch of %d records failed %d times; skipped (its entities' "
+                        "facts reach Redis with their next change)",
+                        len(group),
+                        attempt,
+                    )
+                    FOLD_FAILURES.inc()
+                    return []
+                logger.warning("growth: a batch failed (attempt %d), retrying", attempt)
+                # Part of the batch may be stored already and would look unchanged on the retry:
+                # publish every touched entity for a while.
+                self.processor.heal()
+            finally:
+                _current_event.reset(token)
+            await asyncio.sleep(delay)
+            delay *= 2
+        return []
 
     async def _write(self, snapshots: list[Snapshot]) -> None:
         """Write to Redis, retrying while it is unreachable: the records are not acked (and
