@@ -24,6 +24,8 @@ from vitals.api.routes import (
     at_risk,
     customers,
     destinations,
+    growth,
+    growth_ui,
     health,
     rules,
     segments,
@@ -102,6 +104,8 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
     problems.install(app)
     for module in (customers, at_risk, segments, status, alerts, destinations, rules, health, ui):
         app.include_router(module.router)
+    app.include_router(growth.router)
+    app.include_router(growth_ui.router)
     app.mount("/ui/static", ui.static_files(), name="static")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -28,7 +28,19 @@ from pydantic import (
     model_validator,
 )
 
-EventType = Literal["usage", "purchase", "subscription", "support", "feedback", "profile"]
+from .growth_events import GROWTH_EVENT_TYPES, check_growth_event
+
+EventType = Literal[
+    "usage",
+    "purchase",
+    "subscription",
+    "support",
+    "feedback",
+    "profile",
+    "lead",
+    "referral",
+    "experiment",
+]
 EVENT_TYPES: tuple[str, ...] = (
     "usage",
     "purchase",
@@ -36,6 +48,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "support",
     "feedback",
     "profile",
+    *GROWTH_EVENT_TYPES,
 )
 
 SUBSCRIPTION_NAMES = frozenset(
@@ -230,6 +243,8 @@ class Event(BaseModel):
             _check_purchase_properties(self.properties)
         elif kind == "profile":
             _check_profile(self.properties)
+        elif kind in GROWTH_EVENT_TYPES:
+            check_growth_event(kind, self.name, self.properties)
         if self.score is not None and kind != "feedback":
             raise ValueError("score: only feedback events carry a score")
         return self

@@ -18,6 +18,7 @@ import orjson
 from vitals.core.alert_rules import evaluate_rules
 from vitals.core.config import ScoringConfig
 from vitals.core.fold import apply_event
+from vitals.core.growth_events import GROWTH_EVENT_TYPES
 from vitals.core.params import ScoringParams
 from vitals.core.snapshot import evaluate
 from vitals.core.state import CustomerState
@@ -194,6 +195,8 @@ class RecordProcessor:
         for rejected in decoded.rejected:
             self._reject(record, rejected, out)
         for index, event in decoded.events:
+            if event.type in GROWTH_EVENT_TYPES:
+                continue  # leads, referrals, experiments: the growth agent's, not a customer score
             state = batch.get_or_create(event.customer_id)
             status = apply_event(
                 state,

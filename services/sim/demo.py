@@ -35,6 +35,7 @@ from vitals.sim.children import (
     wait_healthy,
 )
 from vitals.sim.generator import Simulation, simulate
+from vitals.sim.growth import demo_feeds, merge_by_time
 
 HISTORY_DAYS = 90
 # The simulated future streamed live; at the default rate a year lasts many hours, and when it
@@ -182,13 +183,15 @@ async def stream(
         id_prefix=f"{run_id}g0",
         signup_days=DEMO_SIGNUP_DAYS,
     )
+    # Leads, referrals and the nurture experiment (vitals.sim.growth), merged into both feeds.
+    leads, future_leads = demo_feeds(now.timestamp(), FUTURE_DAYS, seed, f"{run_id}l")
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
         feed = DemoFeed(settings, client)
-        total = sim.count_events(until=now)
+        total = sim.count_events(until=now) + len(leads)
         click.echo(f"history: {total:,} events of {customers} customers over {HISTORY_DAYS} days")
         batch: list[dict[str, Any]] = []
         with tqdm(total=total, unit="ev", desc="history") as bar:
-            for event in sim.iter_events(until=now):
+            for event in merge_by_time(sim.iter_events(until=now), leads):
                 batch.append(event)
                 if len(batch) == BATCH_SIZE:
                     await feed.post(batch)
@@ -201,7 +204,8 @@ async def stream(
                 bar.update(len(batch))
         click.echo(f"history sent ({feed.rejected} rejected). Dashboard: {settings.public_url}")
         click.echo(f"live: {rate:g} events/s with current timestamps; Ctrl-C to stop")
-        await _live(feed, _live_events(sim, customers, seed, run_id, now), rate, stop_at)
+        live = merge_by_time(_live_events(sim, customers, seed, run_id, now), future_leads)
+        await _live(feed, live, rate, stop_at)
 
 
 async def _live(

@@ -1,0 +1,88 @@
+"""Growth records of one partition, free of Faust: decode, fold, and hand back snapshots.
+
+The growth state store is a seam (a Faust table in the scorer, a dict in tests). An entity gets
+a snapshot when one of its facts may have changed. Healing: if the process died after its table
+write but before the projection write, the redelivered records change nothing in the state and
+would publish nothing; so for ``HEAL_WINDOW_S`` after start-up or a rebalance (``heal()``), when
+redelivered records arrive, every entity touched gets a snapshot (the projection ignores the ones
+it has already).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, MutableMapping
+
+from vitals.scorer.records import decode_record
+
+from .config import GrowthConfig
+from .facts import arrival, facts
+from .fold import apply_growth_event
+from .projection import Snapshot
+from .state import GrowthState
+
+# Events that can change a growth state (support, feedback and profile events only move
+# first/last seen, which every entity already has from its other events: skipped for speed).
+GROWTH_TYPES = frozenset({"lead", "referral", "experiment", "usage", "purchase", "subscription"})
+# Redelivered records (since the last committed offset) come first after an assignment; Faust
+# commits every few seconds, so a minute covers them with room for a slow recovery.
+HEAL_WINDOW_S = 60.0
+
+
+class GrowthProcessor:
+    def __init__(
+        self,
+        table: MutableMapping[bytes, bytes],
+        config: GrowthConfig,
+        partitions: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.table = table
+        self._clock = clock
+        self._heal_until = clock() + HEAL_WINDOW_S
+        self.config = config
+        self.partitions = partitions
+        # Latest event time folded: the stream clock for experiment decisions in replays.
+        self.watermark = 0.0
+
+    def heal(self) -> None:
+        """Publish every touched entity for a while (call on start-up and after a rebalance)."""
+        self._heal_until = self._clock() + HEAL_WINDOW_S
+
+    def process(self, values: Iterable[tuple[int, bytes | None]]) -> list[Snapshot]:
+        """``values``: (partition, record value) in offset order. Returns one snapshot per
+        entity touched; invalid records are the scorer's to dead-letter, skipped here."""
+        states: dict[str, GrowthState] = {}
+        changed: set[str] = set()
+        stored: set[str] = set()
+        for partition, value in values:
+            decoded = decode_record(value, partition, self.partitions)
+            for _, event in decoded.events:
+                if event.type not in GROWTH_TYPES:
+                    continue
+                cid = event.customer_id
+                state = states.get(cid)
+                if state is None:
+                    raw = self.table.get(cid.encode())
+                    state = GrowthState.from_bytes(raw) if raw else GrowthState(cid)
+                    states[cid] = state
+                self.watermark = max(self.watermark, event.ts)
+                status = apply_growth_event(state, event, self.config)
+                if status == "changed":
+                    changed.add(cid)
+                if status != "unchanged":
+                    stored.add(cid)
+        publish = set(states) if self._clock() < self._heal_until else changed
+        snapshots = [
+            Snapshot(
+                cid,
+                states[cid].version,
+                facts(states[cid], self.config),
+                arrival(states[cid], self.config),
+            )
+            for cid in sorted(publish)
+        ]
+        # After facts(): it refreshes the state's facts_due cache, which is stored with it.
+        for cid in stored | changed:
+            self.table[cid.encode()] = states[cid].to_bytes()
+        return snapshots

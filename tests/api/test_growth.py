@@ -1,0 +1,124 @@
+"""The growth endpoints over a seeded growth projection: funnel, groups, growth, experiments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from vitals.core.events import parse_event
+from vitals.growth.config import DEFAULT_GROWTH
+from vitals.growth.facts import arrival, facts
+from vitals.growth.fold import apply_growth_event
+from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.growth.state import GrowthState
+
+from .conftest import ClientFactory
+
+JAN, FEB, MAR = "2026-01-05T10:00:00Z", "2026-02-03T10:00:00Z", "2026-03-10T10:00:00Z"
+
+
+def _event(n: int, cid: str, kind: str, ts: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": f"g{n}", "customer_id": cid, "type": kind, "timestamp": ts, **fields}
+
+
+async def seed(redis: Redis) -> None:
+    raw = [
+        # lead-a: created in January, demo request (MQL at once), SQL in February, buys in March.
+        _event(1, "lead-a", "lead", JAN, name="created", properties={"tags": ["demo-request"]}),
+        _event(2, "lead-a", "lead", JAN, name="engaged"),
+        _event(3, "lead-a", "lead", FEB, name="stage_changed", properties={"stage": "sql"}),
+        _event(4, "lead-a", "purchase", MAR, amount=500.0),
+        # lead-b: created in January, never qualifies.
+        _event(5, "lead-b", "lead", JAN, name="created"),
+        # lead-c: February, qualifies in February.
+        _event(6, "lead-c", "lead", FEB, name="engaged", properties={"tags": ["demo-request"]}),
+        _event(
+            7,
+            "lead-c",
+            "referral",
+            FEB,
+            name="invite_accepted",
+            properties={"referrer_id": "lead-a"},
+        ),
+        _event(
+            8,
+            "lead-c",
+            "experiment",
+            FEB,
+            name="assigned",
+            properties={"experiment": "nurture-drip", "arm": "treatment"},
+        ),
+    ]
+    states: dict[str, GrowthState] = {}
+    for item in raw:
+        event = parse_event(item)
+        state = states.setdefault(event.customer_id, GrowthState(event.customer_id))
+        apply_growth_event(state, event, DEFAULT_GROWTH)
+    await GrowthProjection(redis).apply(
+        Snapshot(s.entity_id, s.version, facts(s, DEFAULT_GROWTH), arrival(s, DEFAULT_GROWTH))
+        for s in states.values()
+    )
+
+
+async def test_funnel_counts_entries_rates_and_lvr_per_month(
+    api: ClientFactory, redis: Redis
+) -> None:
+    await seed(redis)
+    async with api() as client:
+        body = (await client.get("/v1/funnel", params={"budget": 900})).json()
+    rows = {row["period"]: row for row in body["periods"]}
+    assert list(rows) == ["2026-01", "2026-02", "2026-03"]
+    assert rows["2026-01"]["entered"]["visitor"] == 2
+    assert rows["2026-01"]["qualified"] == 1 and rows["2026-02"]["qualified"] == 1
+    assert rows["2026-01"]["conversion"]["lead_mql"] == {
+        "cohort_size": 2,
+        "converted": 1,
+        "rate": 0.5,
+    }
+    assert rows["2026-01"]["conversion"]["mql_customer"]["converted"] == 1
+    assert rows["2026-02"]["lvr_pct"] == 0.0
+    assert rows["2026-03"]["lvr_pct"] == -100.0
+    assert rows["2026-02"]["cost_per_sql"] == 900.0
+    assert rows["2026-03"]["conversions_fast"] == 1
+    assert body["current"]["customer"] == 1 and body["current"]["visitor"] == 1
+
+
+async def test_funnel_cohort_and_period_filters(api: ClientFactory, redis: Redis) -> None:
+    await seed(redis)
+    async with api() as client:
+        feb = (await client.get("/v1/funnel", params={"cohort": "2026-02"})).json()
+        quarter = (await client.get("/v1/funnel", params={"period": "quarter"})).json()
+        bad = await client.get("/v1/funnel", params={"period": "fortnight"})
+    assert sum(r["entered"]["visitor"] for r in feb["periods"]) == 1
+    assert [r["period"] for r in quarter["periods"]] == ["2026-Q1"]
+    assert quarter["periods"][0]["entered"]["mql"] == 2
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "days:N" in bad.json()["detail"]
+
+
+async def test_groups_growth_and_experiments(api: ClientFactory, redis: Redis) -> None:
+    await seed(redis)
+    async with api() as client:
+        groups = (await client.get("/v1/groups")).json()
+        growth = (await client.get("/v1/growth")).json()
+        experiments = (await client.get("/v1/experiments")).json()
+        one = await client.get("/v1/experiments/nurture-drip")
+        missing = await client.get("/v1/experiments/nope")
+    assert groups["current"] == {"A": 2, "B": 0, "C": 0, "D": 1, "E": 0}
+    march = next(r for r in groups["periods"] if r["period"] == "2026-03")
+    assert march["flows"] == {"AD": 1} and march["sizes"]["D"] == 1
+    assert [r["aarrr"]["acquisition"] for r in growth["periods"]] == [2, 1, 0]
+    assert growth["periods"][2]["aarrr"]["revenue"] == 1
+    assert experiments["experiments"][0]["arms"]["treatment"]["units"] == 1
+    assert one.status_code == 200 and one.json()["goal"] == "converted"
+    assert missing.status_code == 404
+
+
+async def test_growth_page_is_served(api: ClientFactory) -> None:
+    async with api() as client:
+        page = await client.get("/ui/growth")
+        script = await client.get("/ui/static/growth.js")
+    assert page.status_code == 200 and "growth.js" in page.text
+    assert script.status_code == 200 and "/v1/funnel" in script.text
