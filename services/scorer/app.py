@@ -125,7 +125,11 @@ class ScorerApp:
         self.redis: aioredis.Redis | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
         # Growth (funnel, groups, experiments): its own agent and table, see growth_agent.py.
-        self.growth = GrowthAgent(self.app, self.events_topic, settings, self._redis_client)
+        self.growth = (
+            GrowthAgent(self.app, self.events_topic, settings, self._redis_client)
+            if settings.growth_enabled
+            else None
+        )
         self.app.task(self._quiet_root_logger)
         self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}

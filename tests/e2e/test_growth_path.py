@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
     settings: Settings, tmp_path: Path
 ) -> None:
+    settings = settings.model_copy(update={"growth_enabled": True})
     sim = simulate_growth(time.time() - 60 * 86_400, 60, seed=9, leads_per_day=2.0)
     events = list({e["event_id"]: e for e in sim.events}.values())
     expected = Totals()

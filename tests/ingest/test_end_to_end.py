@@ -64,6 +64,7 @@ async def test_stripe_and_segment_reach_scores_once_each_despite_a_resent_batch(
     sink = LostAckSink(kafka, failures=0)
     with (
         running_service("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
+        running_service("projector", ["projector"], settings, tmp_path),
         running_service("api", ["api"], settings, tmp_path, f"{api_url}/healthz"),
         serving(create_app(settings, sink)) as host,
     ):
