@@ -32,10 +32,10 @@ from vitals.api.routes import (
     status,
     ui,
 )
-from vitals.core.apikeys import ApiKeys
-from vitals.core.settings import Settings
-from vitals.projection.connect import is_cluster
-from vitals.projection.reader import ScoreReader
+from vitals.platform.apikeys import ApiKeys
+from vitals.platform.settings import Settings
+from vitals.projector.connect import is_cluster
+from vitals.projector.reader import ScoreReader
 
 # Connections per API process: one uvicorn worker rarely has more than a few dozen requests
 # waiting on Redis at once; more connections only add server-side memory.

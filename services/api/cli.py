@@ -17,7 +17,7 @@ import click
 import uvicorn
 
 from vitals.api.app import create_app
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitals.core.apikeys import ApiKeys
-from vitals.core.settings import Settings
+from vitals.platform.apikeys import ApiKeys
+from vitals.platform.settings import Settings
 
 from . import cloudevents, stripe_map
 from .adapters import Adapters

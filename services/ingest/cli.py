@@ -66,7 +66,7 @@ def ingest(host: str | None, port: int | None, log_level: str, access_log: bool)
     """Run the HTTP ingest service (POST /v1/batch -> Kafka `events`)."""
     import uvicorn
 
-    from vitals.core.settings import Settings
+    from vitals.platform.settings import Settings
 
     from .app import create_app
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from vitals.core.events import Event, InvalidEvent, parse_event
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
 
 # An envelope larger than this is refused whole: it would stall its partition for too long.
 MAX_ENVELOPE_EVENTS = 10_000
