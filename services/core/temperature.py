@@ -89,8 +89,6 @@ def p_buy_within(
 
 
 PURCHASE_MODELS = frozenset({"mbgnbd_poisson", "mbgnbd", "bgnbd"})
-# Customers who never paid: their temperature is a conversion prior, not a renewal model.
-UNPAID_MODELS = frozenset({"trial", "free"})
 # Adjustment code -> the TemperatureConfig field holding its log-odds per unit of signal. The
 # signals themselves (``adjustment_signals``) are unit-weight, so
 # ``vitals.tools.backtest.calibration`` can refit exactly the coefficients scoring multiplies them

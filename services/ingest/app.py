@@ -84,7 +84,8 @@ def create_app(
 
     ``clock``: Unix seconds now, for the future-timestamp check (``max_future_skew_s``).
     ``freeze_gc_after_startup``: move start-up objects out of the garbage collector's reach
-    (``gc.freeze()``), which cut tail latency under load (NOTES); for the server, not for tests.
+    (``gc.freeze()``), which cut tail latency under load (docs/measurements.md); for the server,
+    not for tests.
     """
     event_sink: EventSink = sink if sink is not None else KafkaEventSink(settings)
     keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from vitals.notifier.errors import DestinationError
 
 Kind = Literal["slack", "teams", "gchat", "discord", "webhook"]
-KINDS: tuple[str, ...] = ("slack", "teams", "gchat", "discord", "webhook")
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 

@@ -49,9 +49,6 @@ QUEUE_MAX = 10_000
 STOP_DEADLINE_S = 10.0
 DEFAULT_POLICY = RetryPolicy()
 DEFAULT_DIGEST = DigestPolicy()
-# Outcomes of alerts held back on purpose (also the delivery log's status for them).
-ACKED: Suppression = "acked"
-SNOOZED: Suppression = "snoozed"
 
 
 class _TimedTicket(Ticket):

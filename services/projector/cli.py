@@ -1,6 +1,6 @@
 """``vitals rebuild-redis``: rebuild the Redis projection from the compacted `scores` topic.
 
-Redis is a projection; Kafka is the source of truth (DESIGN.md §1). The rebuild deletes the
+Redis is a projection; Kafka is the source of truth (docs/design.md §1). The rebuild deletes the
 projection's keys (only those under ``keys.PREFIX``; never FLUSHALL/FLUSHDB: other Vitals data may
 share the database), then reads `scores` from the start with its own group-less consumer up to the
 end offsets captured when it started, and applies the snapshots in batches. Run it with the

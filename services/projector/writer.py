@@ -1,4 +1,4 @@
-"""Project score snapshots from the `scores` topic into Redis (DESIGN.md §1, §6).
+"""Project score snapshots from the `scores` topic into Redis (docs/design.md §1, §6).
 
 Guarantee: the scorer and the Kafka consumer deliver snapshots **at least once**, in order per
 customer but possibly repeated after a restart or rebalance. ``ScoreProjection.apply`` makes that

@@ -1,6 +1,6 @@
 """Decoding Kafka records of the `events` topic: one event, or an envelope of many.
 
-A record value is either one event object (the contract of DESIGN.md §2) or an envelope
+A record value is either one event object (the contract of docs/design.md §2) or an envelope
 ``{"events": [event, ...]}`` whose events all belong to customers that hash to the record's
 partition (producers that batch, like ``vitals replay --envelope-size``, group them that way).
 Every event must arrive on the partition its customer_id hashes to — the same murmur2 rule as

@@ -19,7 +19,6 @@ FIELDS_MAX = 25
 FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
-EMBEDS_MAX = 10
 EMBED_TOTAL_MAX = 6000  # title + description + field names/values + footer, all embeds
 USERNAME = "Vitals"
 SEVERITY_COLOR = {"info": 0x3498DB, "warning": 0xF1C40F, "critical": 0xE74C3C}

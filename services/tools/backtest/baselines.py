@@ -15,7 +15,6 @@ from dataclasses import dataclass
 SECONDS_PER_DAY = 86_400.0
 # The usage window of the "recent usage" baseline: two weeks covers weekly rhythms twice.
 USAGE_WINDOW_DAYS = 14.0
-BASELINE_NAMES = ("days_since_last_activity", "usage_14d")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Seeded synthetic customer streams with ground-truth labels, for tests, backtests and the demo.
 
 ``simulate(n, start, days, seed, kind)`` builds a ``Simulation``: the events of the contract
-(DESIGN.md §2), in arrival order, and what really happened to every customer, from which
+(docs/design.md §2), in arrival order, and what really happened to every customer, from which
 ``labels(as_of, horizon_days)`` derives the outcomes a backtest scores against.
 
 Two populations (see ``vitals.tools.sim.saas`` and ``vitals.tools.sim.purchases``):

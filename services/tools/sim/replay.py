@@ -6,7 +6,7 @@ events are grouped into envelopes ``{"events": [...]}`` of up to K events *of on
 the partition is computed exactly as the default partitioner does (murmur2 of the key bytes,
 Kafka's Java formula, as aiokafka implements it) and the envelope is written to it explicitly,
 keyed by its first event. Envelopes cut the scorer's per-record overhead ~250-fold
-(NOTES-kafka-faust.md).
+(docs/measurements.md).
 
 Guarantee: the producer is idempotent with acks=all, so a broker retry never duplicates a
 record; a replay run twice sends everything twice (the scorer dedups by event_id). Invalid lines
