@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
-from vitals.api.problems import Problem
+from vitals.platform.problems import Problem
 from vitals.projector import keys
 
 # The marker is read at most this often per API process: one EXISTS per second, not per request.

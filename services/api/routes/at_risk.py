@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
-from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
+from vitals.platform.problems import Problem
 from vitals.projector.keys import Order
 from vitals.projector.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
 

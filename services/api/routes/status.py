@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from redis.exceptions import RedisError
 
 from vitals.api.deps import LagProbeDep, ReadAccess, ReaderDep
-from vitals.api.problems import Problem
+from vitals.platform.problems import Problem
 from vitals.projector import keys
 
 router = APIRouter(tags=["status"], dependencies=[ReadAccess])
