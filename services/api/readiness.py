@@ -14,8 +14,8 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from vitals.platform import keyspace as keys
 from vitals.platform.problems import Problem
-from vitals.projector import keys
 
 # The marker is read at most this often per API process: one EXISTS per second, not per request.
 READY_CACHE_S = 1.0
