@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from vitals.platform import keyspace as keys
 from vitals.platform.problems import Problem
@@ -25,7 +26,9 @@ REBUILDING_RETRY_AFTER_S = 10
 
 
 class ProjectionReadiness:
-    def __init__(self, redis: Redis, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, redis: Redis | RedisCluster, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._redis = redis
         self._monotonic = monotonic
         self._checked_at = float("-inf")

@@ -11,6 +11,7 @@ Unexpected exceptions are logged and answered with a 500 problem that does not l
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -64,7 +65,7 @@ def problem(
     detail: str,
     *,
     slug: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     """A problem+json response; ``extra`` members are added to the body."""
