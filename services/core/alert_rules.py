@@ -16,11 +16,11 @@ notifier delivers each once.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 from urllib.parse import quote
 
 from .config import ScoringConfig
 from .decay import SECONDS_PER_DAY
+from .published import Alert, Numbers, ReasonRecord, Snapshot
 from .state import CustomerState
 
 ALERT_SCHEMA = "vitals.alert/1"
@@ -80,7 +80,7 @@ def _sticky_band(
 
 
 def _conditions(
-    state: CustomerState, snapshot: dict[str, Any], now: float, config: ScoringConfig
+    state: CustomerState, snapshot: Snapshot, now: float, config: ScoringConfig
 ) -> dict[str, tuple[bool, str]]:
     """rule -> (condition holds, why in words), with hysteresis from the rule's memory."""
     memo = state.alerts
@@ -187,16 +187,16 @@ def _conditions(
 
 def evaluate_rules(
     state: CustomerState,
-    snapshot: dict[str, Any],
+    snapshot: Snapshot,
     now: float,
     config: ScoringConfig,
     public_url: str,
     predicted_at: float | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Alert]:
     """Advance the rules' memory in ``state`` and return the alert records to raise now."""
     memo = state.alerts
     before = memo.get("_last")
-    alerts: list[dict[str, Any]] = []
+    alerts: list[Alert] = []
     cooldown = config.alerts.cooldown_days * SECONDS_PER_DAY
 
     def fire(rule: str, why: str) -> None:
@@ -241,7 +241,7 @@ def evaluate_rules(
     return alerts
 
 
-def _numbers(values: list[float] | None) -> dict[str, float | None] | None:
+def _numbers(values: list[float] | None) -> Numbers | None:
     if values is None:
         return None
     return {
@@ -268,7 +268,7 @@ _TITLES = {
 
 def _record(
     state: CustomerState,
-    snapshot: dict[str, Any],
+    snapshot: Snapshot,
     rule: str,
     episode: int,
     why: str,
@@ -276,10 +276,10 @@ def _record(
     now: float,
     public_url: str,
     predicted_at: float | None,
-) -> dict[str, Any]:
+) -> Alert:
     profile = snapshot["profile"]
     name = profile.get("name") or state.customer_id
-    reasons = [
+    reasons: list[ReasonRecord] = [
         {"code": rule, "score": "alert", "text": why, "impact": 0.0},
         *snapshot["reasons"][:3],
     ]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from .config import DEFAULT_CONFIG, ScoringConfig
 from .events import Event
 from .fold import ApplyStatus, Position, apply_event
 from .params import DEFAULT_PARAMS, ScoringParams, refit
+from .published import Snapshot
 from .snapshot import evaluate
 from .state import CustomerState
 
@@ -57,7 +57,7 @@ class ScoringEngine:
         for event in events:
             self.apply(event)
 
-    def snapshot(self, customer_id: str, now: float | None = None) -> dict[str, Any]:
+    def snapshot(self, customer_id: str, now: float | None = None) -> Snapshot:
         """The customer's snapshot at ``now`` (default: the watermark). KeyError if unknown."""
         return evaluate(
             self.states[customer_id],

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .published import ReasonRecord
+
 # The snapshot shows this many reasons: enough for "why", few enough to read in a chat alert.
 MAX_REASONS = 5
 # Below this many points a factor is not worth a sentence.
@@ -21,7 +23,7 @@ class Reason:
     text: str
     impact: float  # points on its score; negative pulls it down
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> ReasonRecord:
         return {
             "code": self.code,
             "score": self.score,

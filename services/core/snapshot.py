@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
 
 from . import billing, lifecycle, repurchase, rfm
 from . import clv as clv_model
@@ -18,6 +17,7 @@ from . import risk as risk_model
 from . import temperature as temperature_model
 from .config import ScoringConfig
 from .params import ScoringParams
+from .published import Clv, Snapshot
 from .reasons import top
 from .state import CustomerState
 from .usage import measure, usage_expected
@@ -43,7 +43,7 @@ def evaluate(
     params: ScoringParams,
     config: ScoringConfig,
     clock: str = "stream",
-) -> dict[str, Any]:
+) -> Snapshot:
     expected = usage_expected(state, now, params.norms.usage_customers, config)
     usage = measure(state, now, config.health, expected)
     temperature = temperature_model.evaluate(
@@ -67,8 +67,12 @@ def evaluate(
         "config_version": config.version,
         "params_version": params.version,
         "profile": {
-            key: state.profile.get(key)
-            for key in ("name", "owner", "segment", "plan", "seats", "renewal_date")
+            "name": state.profile.get("name"),
+            "owner": state.profile.get("owner"),
+            "segment": state.profile.get("segment"),
+            "plan": state.profile.get("plan"),
+            "seats": state.profile.get("seats"),
+            "renewal_date": state.profile.get("renewal_date"),
         },
         "mrr": _r(state.mrr) if state.sub_status == "active" and state.sub_paid_ts else 0.0,
         "currency": currency,
@@ -114,7 +118,7 @@ def _clv(
     config: ScoringConfig,
     currency: str,
     temperature: temperature_model.Temperature,
-) -> dict[str, Any] | None:
+) -> Clv | None:
     """CLV over ``ClvConfig.horizon_days`` for subscribers and buyers alike, scaled by what the
     customer's own signals did to temperature (a cancellation request lowers both)."""
     models = params.models

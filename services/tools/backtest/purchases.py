@@ -122,9 +122,9 @@ def run(
         state = engine.states[cid]
         snap = engine.snapshot(cid, now=cut)
         columns["temperature"].append(snap["temperature"]["value"])
-        clv = snap["clv"] or {}
+        clv = snap["clv"]
         columns["expected_purchases"].append(
-            clv.get("components", {}).get("expected_purchases", 0.0)
+            clv["components"].get("expected_purchases", 0.0) if clv else 0.0
         )
         columns["days_since_last"].append(-(cut - last_seen[cid]) / SECONDS_PER_DAY)
         x, t_x, T = purchase_stats(state, cut)

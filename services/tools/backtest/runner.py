@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tqdm import tqdm
 
 from vitals.core.events import Event
+from vitals.core.published import Snapshot
 from vitals.tools.backtest.baselines import BaselineAccumulator
 from vitals.tools.eventfile import read_event_file
 
@@ -53,7 +54,7 @@ class Engine(Protocol):
 
     def apply(self, event: Event) -> Any: ...
     def refit(self) -> Any: ...
-    def snapshot(self, customer_id: str, now: float) -> dict[str, Any]: ...
+    def snapshot(self, customer_id: str, now: float) -> Snapshot: ...
     def customer_ids(self) -> Iterable[str]: ...
 
 
@@ -232,7 +233,7 @@ def run_calibrated_backtest(
     return CalibratedRun(run, calibration, variants)
 
 
-def score_row(snapshot: dict[str, Any]) -> dict[str, Any]:
+def score_row(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """Flatten a score snapshot into one CSV row (components as ``<score>.<name>`` columns)."""
 
     def part(key: str) -> dict[str, Any]:
