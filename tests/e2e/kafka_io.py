@@ -59,6 +59,60 @@ async def read_all(settings: Settings, topic: str) -> list[tuple[bytes | None, d
         await consumer.stop()
 
 
+class TopicReader:
+    """Follows a topic from its beginning: each ``poll()`` reads only what arrived since the last
+    one (up to the end offsets at the call), so a wait loop costs a fetch of the new records, not a
+    re-read of the whole topic. ``records`` holds everything read so far, in partition order;
+    ``latest`` the last value per key (what a compacted topic converges to).
+
+    Used as ``async with TopicReader(settings, topic) as reader:``."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self._settings = settings
+        self._topic = topic
+        self._consumer: AIOKafkaConsumer | None = None
+        self._tps: list[TopicPartition] = []
+        self.records: list[tuple[bytes | None, dict[str, Any]]] = []
+        self.latest: dict[bytes | None, dict[str, Any]] = {}
+
+    async def __aenter__(self) -> TopicReader:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        self._consumer = consumer
+        cluster = await consumer._client.fetch_all_metadata()  # the public topics() drops the rest
+        partitions = cluster.partitions_for_topic(self._topic) or set()
+        if not partitions:
+            await self.__aexit__()
+            raise LookupError(f"topic {self._topic!r} does not exist")
+        self._tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        consumer.assign(self._tps)
+        await consumer.seek_to_beginning(*self._tps)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def poll(self) -> list[tuple[bytes | None, dict[str, Any]]]:
+        """The records that arrived since the last poll, decoded; also kept in ``records``."""
+        consumer = self._consumer
+        assert consumer is not None, "use TopicReader as an async context manager"
+        ends = await consumer.end_offsets(self._tps)
+        new: list[tuple[bytes | None, dict[str, Any]]] = []
+        remaining = {tp for tp in self._tps if await consumer.position(tp) < ends[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=2000)
+            for messages in batch.values():
+                new += [(m.key, orjson.loads(m.value)) for m in messages]
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        self.records += new
+        self.latest.update(new)
+        return new
+
+
 async def produce_pipelined(
     settings: Settings, records: Iterable[tuple[bytes | None, bytes | None]], topic: str = ""
 ) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
-from vitals.platform.settings import Settings
 
-from .kafka_io import read_all
+from .kafka_io import TopicReader
 
 
 def offline_engine(events: Iterable[dict[str, Any]]) -> ScoringEngine:
@@ -30,14 +29,12 @@ def counted(stats: dict[str, Any]) -> int:
 
 
 async def latest_if_all_scored(
-    settings: Settings, engine: ScoringEngine
+    scores: TopicReader, engine: ScoringEngine
 ) -> dict[str, dict[str, Any]] | None:
-    """Each customer's latest snapshot in `scores`, once every customer has seen all its events
-    (as counted by ``engine``); None before."""
-    latest: dict[str, dict[str, Any]] = {}
-    for key, snapshot in await read_all(settings, settings.topic_scores):
-        if key is not None:
-            latest[key.decode()] = snapshot
+    """Each customer's latest snapshot in `scores` (followed by ``scores``), once every customer
+    has seen all its events (as counted by ``engine``); None before."""
+    await scores.poll()
+    latest = {key.decode(): snapshot for key, snapshot in scores.latest.items() if key is not None}
     for cid, state in engine.states.items():
         if cid not in latest or counted(latest[cid]["stats"]) != (
             state.events + state.duplicates + state.late_events

@@ -24,7 +24,7 @@ from vitals.projector import codec
 from vitals.projector.projector import group_id
 from vitals.tools.sim.generator import simulate
 
-from .kafka_io import event_records, produce_pipelined, read_all
+from .kafka_io import TopicReader, event_records, produce_pipelined, read_all
 from .offline import latest_if_all_scored, offline_engine
 from .services import await_for, free_port, running
 
@@ -99,85 +99,91 @@ async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_
     engine = offline_engine(events)
     store = redis.Redis.from_url(settings.redis_url)
 
-    with (
-        running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
-        running("projector", ["projector"], settings, tmp_path),
-        running("api", ["api"], settings, tmp_path, f"{api}/healthz"),
-        httpx.Client(base_url=api, timeout=10.0) as client,
-    ):
-        await produce_pipelined(settings, event_records(events[:cut]))
-        partial = offline_engine(events[:cut])
-        await await_for(
-            lambda: latest_if_all_scored(settings, partial),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="the first two thirds scored",
-        )
+    async with TopicReader(settings, settings.topic_scores) as scores_topic:
+        with (
+            running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path),
+            running("projector", ["projector"], settings, tmp_path),
+            running("api", ["api"], settings, tmp_path, f"{api}/healthz"),
+            httpx.Client(base_url=api, timeout=10.0) as client,
+        ):
+            await produce_pipelined(settings, event_records(events[:cut]))
+            partial = offline_engine(events[:cut])
+            await await_for(
+                lambda: latest_if_all_scored(scores_topic, partial),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="the first two thirds scored",
+            )
 
-        async def all_served() -> bool:
-            r = client.get("/v1/at-risk", params={"status": "all", "limit": 200})
-            return r.status_code == 200 and len(r.json()["items"]) == len(partial.states)
+            async def all_served() -> bool:
+                r = client.get("/v1/at-risk", params={"status": "all", "limit": 200})
+                return r.status_code == 200 and len(r.json()["items"]) == len(partial.states)
 
-        await await_for(all_served, timeout=60, interval=0.5, what="every customer in the API")
-        assert store.exists(keys.ready())
+            await await_for(all_served, timeout=60, interval=0.5, what="every customer in the API")
+            assert store.exists(keys.ready())
 
-        store.flushdb()  # this test's database only: the Redis server is shared
-        # The stream goes on while Redis is empty: the projector writes the newest snapshots
-        # (a partial book) and must not mark it whole.
-        await produce_pipelined(settings, event_records(events[cut:]))
-        latest = await await_for(
-            lambda: latest_if_all_scored(settings, engine),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="the last third scored",
-        )
+            store.flushdb()  # this test's database only: the Redis server is shared
+            # The stream goes on while Redis is empty: the projector writes the newest snapshots
+            # (a partial book) and must not mark it whole.
+            await produce_pipelined(settings, event_records(events[cut:]))
+            latest = await await_for(
+                lambda: latest_if_all_scored(scores_topic, engine),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="the last third scored",
+            )
 
-        async def rebuilding() -> httpx.Response | None:
-            r = client.get(f"/v1/customers/{next(iter(latest))}")
-            return r if r.status_code == 503 else None
+            async def rebuilding() -> httpx.Response | None:
+                r = client.get(f"/v1/customers/{next(iter(latest))}")
+                return r if r.status_code == 503 else None
 
-        answer = await await_for(rebuilding, timeout=10, interval=0.2, what="503 rebuilding")
-        assert answer.headers["content-type"] == "application/problem+json"
-        assert int(answer.headers["retry-after"]) > 0
-        assert answer.json()["title"] == "Rebuilding"
-        assert client.get("/v1/at-risk").status_code == 503
-        assert not store.exists(keys.ready())
-        scores = await read_all(settings, settings.topic_scores)
-        # What the projector wrote since the flush is a partial book: short histories.
-        assert all(stored_points(store, cid) < len(expected_history(scores, cid)) for cid in latest)
+            answer = await await_for(rebuilding, timeout=10, interval=0.2, what="503 rebuilding")
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert int(answer.headers["retry-after"]) > 0
+            assert answer.json()["title"] == "Rebuilding"
+            assert client.get("/v1/at-risk").status_code == 503
+            assert not store.exists(keys.ready())
+            scores = await read_all(settings, settings.topic_scores)
+            # What the projector wrote since the flush is a partial book: short histories.
+            assert all(
+                stored_points(store, cid) < len(expected_history(scores, cid)) for cid in latest
+            )
 
-        # The rebuild runs once the live projector has applied every snapshot. While the
-        # projector still moves a customer forward, the rebuild's older snapshots of that customer
-        # are stale to the writer and skipped whole, history point included (an open gap of
-        # running `rebuild-redis` beside a busy projector; see the faults branch report).
-        await await_for(
-            lambda: projector_caught_up(settings), timeout=60, interval=0.5, what="projector done"
-        )
-        rebuild = subprocess.run(
-            [sys.executable, "-m", "vitals.cli", "rebuild-redis", "--yes"],
-            env=os.environ | to_env(settings),
-            capture_output=True,
-            text=True,
-            timeout=REBUILD_TIMEOUT_S,
-            check=False,
-        )
-        assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
-        assert store.exists(keys.ready())
+            # The rebuild runs once the live projector has applied every snapshot. While the
+            # projector still moves a customer forward, the rebuild's older snapshots of that
+            # customer are stale to the writer and skipped whole, history point included (an open
+            # gap of running `rebuild-redis` beside a busy projector; see the faults branch report).
+            await await_for(
+                lambda: projector_caught_up(settings),
+                timeout=60,
+                interval=0.5,
+                what="projector done",
+            )
+            rebuild = subprocess.run(
+                [sys.executable, "-m", "vitals.cli", "rebuild-redis", "--yes"],
+                env=os.environ | to_env(settings),
+                capture_output=True,
+                text=True,
+                timeout=REBUILD_TIMEOUT_S,
+                check=False,
+            )
+            assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+            assert store.exists(keys.ready())
 
-        async def served_again() -> bool:
-            return client.get("/v1/at-risk", params={"limit": 1}).status_code == 200
+            async def served_again() -> bool:
+                return client.get("/v1/at-risk", params={"limit": 1}).status_code == 200
 
-        await await_for(served_again, timeout=10, interval=0.2, what="the API serving again")
-        listed = client.get("/v1/at-risk", params={"status": "all", "limit": 200}).json()
-        assert {item["customer_id"] for item in listed["items"]} == set(latest)
-        for cid, snapshot in latest.items():
-            r = client.get(f"/v1/customers/{cid}")
-            assert r.status_code == 200, cid
-            assert orjson.loads(r.content) == snapshot, cid
-            history = client.get(
-                f"/v1/customers/{cid}/history", params={"limit": codec.HISTORY_DAYS}
-            ).json()
-            points = [(p["as_of_ts"], p["risk"]) for p in history["points"]]
-            assert points == expected_history(scores, cid), cid
-            assert len(points) > 1
+            await await_for(served_again, timeout=10, interval=0.2, what="the API serving again")
+            listed = client.get("/v1/at-risk", params={"status": "all", "limit": 200}).json()
+            assert {item["customer_id"] for item in listed["items"]} == set(latest)
+            for cid, snapshot in latest.items():
+                r = client.get(f"/v1/customers/{cid}")
+                assert r.status_code == 200, cid
+                assert orjson.loads(r.content) == snapshot, cid
+                history = client.get(
+                    f"/v1/customers/{cid}/history", params={"limit": codec.HISTORY_DAYS}
+                ).json()
+                points = [(p["as_of_ts"], p["risk"]) for p in history["points"]]
+                assert points == expected_history(scores, cid), cid
+                assert len(points) > 1
     store.close()

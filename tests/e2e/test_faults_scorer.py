@@ -19,7 +19,7 @@ from vitals.platform.settings import Settings
 from vitals.tools.sim.generator import simulate
 
 from .conftest import EventFactory
-from .kafka_io import event_records, produce_pipelined, read_all, topic_size
+from .kafka_io import TopicReader, event_records, produce_pipelined, read_all, topic_size
 from .offline import assert_equal_to_offline, latest_if_all_scored, offline_engine
 from .services import await_for, kill9, running
 
@@ -71,14 +71,15 @@ async def test_scorer_killed_mid_stream_and_restarted_equals_the_offline_engine(
         kill9(scorer)
         assert scorer.returncode == -9
 
-    with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
-        await produce_pipelined(settings, event_records(third))
-        latest = await await_for(
-            lambda: latest_if_all_scored(settings, engine),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="every customer scored after the restart",
-        )
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+            await produce_pipelined(settings, event_records(third))
+            latest = await await_for(
+                lambda: latest_if_all_scored(scores, engine),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="every customer scored after the restart",
+            )
     assert_equal_to_offline(latest, engine)
     with capsys.disabled():
         print(f"\n[faults] scorer SIGKILLed with {at_kill} snapshots out ({before} before)")
@@ -119,32 +120,33 @@ async def test_two_workers_one_killed_the_other_takes_over_exactly(
     engine = offline_engine(events)
     half = len(events) // 2
 
-    with (
-        running("scorer-a", ["scorer", "--loglevel", "warn"], worker_a, tmp_path) as a,
-        running("scorer-b", ["scorer", "--loglevel", "warn"], worker_b, tmp_path),
-    ):
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with (
+            running("scorer-a", ["scorer", "--loglevel", "warn"], worker_a, tmp_path) as a,
+            running("scorer-b", ["scorer", "--loglevel", "warn"], worker_b, tmp_path),
+        ):
 
-        async def both_joined() -> bool:
-            return await _group_members(settings) == 2
+            async def both_joined() -> bool:
+                return await _group_members(settings) == 2
 
-        await await_for(both_joined, timeout=SCORED_TIMEOUT_S, interval=0.5, what="two members")
-        await produce_pipelined(settings, event_records(events[:half]))
-        engine_half = offline_engine(events[:half])
-        await await_for(
-            lambda: latest_if_all_scored(settings, engine_half),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="the first half scored by both workers",
-        )
-        kill9(a)
-        await produce_pipelined(settings, event_records(events[half:]))
-        latest = await await_for(
-            lambda: latest_if_all_scored(settings, engine),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="every customer scored by the survivor",
-        )
-        assert await _group_members(settings) == 1
+            await await_for(both_joined, timeout=SCORED_TIMEOUT_S, interval=0.5, what="two members")
+            await produce_pipelined(settings, event_records(events[:half]))
+            engine_half = offline_engine(events[:half])
+            await await_for(
+                lambda: latest_if_all_scored(scores, engine_half),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="the first half scored by both workers",
+            )
+            kill9(a)
+            await produce_pipelined(settings, event_records(events[half:]))
+            latest = await await_for(
+                lambda: latest_if_all_scored(scores, engine),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="every customer scored by the survivor",
+            )
+            assert await _group_members(settings) == 1
     assert_equal_to_offline(latest, engine)
 
 
@@ -185,22 +187,25 @@ async def test_poison_records_go_to_dead_letters_and_never_stall_their_partition
     good = before + after
     engine = offline_engine(good)
 
-    with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
-        await produce_pipelined(settings, event_records(before) + poison + event_records(after))
-        latest = await await_for(
-            lambda: latest_if_all_scored(settings, engine),
-            timeout=SCORED_TIMEOUT_S,
-            interval=1.0,
-            what="the good records after the poison scored",
-        )
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+            await produce_pipelined(settings, event_records(before) + poison + event_records(after))
+            latest = await await_for(
+                lambda: latest_if_all_scored(scores, engine),
+                timeout=SCORED_TIMEOUT_S,
+                interval=1.0,
+                what="the good records after the poison scored",
+            )
 
-        async def all_dead() -> list[dict[str, Any]] | None:
+            async def all_dead() -> list[dict[str, Any]] | None:
+                letters = [v for _, v in await read_all(settings, settings.topic_events_dead)]
+                return letters if len(letters) >= len(poison) else None
+
+            letters = await await_for(
+                all_dead, timeout=30, what="one dead letter per poison record"
+            )
+            await asyncio.sleep(1.0)  # nothing more may follow
             letters = [v for _, v in await read_all(settings, settings.topic_events_dead)]
-            return letters if len(letters) >= len(poison) else None
-
-        letters = await await_for(all_dead, timeout=30, what="one dead letter per poison record")
-        await asyncio.sleep(1.0)  # nothing more may follow
-        letters = [v for _, v in await read_all(settings, settings.topic_events_dead)]
 
     assert_equal_to_offline(latest, engine)
     assert len(letters) == len(poison), [letter["reason"] for letter in letters]

@@ -12,7 +12,7 @@ from vitals.core.events import parse_event
 from vitals.platform.settings import Settings
 from vitals.tools.sim.generator import simulate
 
-from .kafka_io import event_records, produce, read_all
+from .kafka_io import TopicReader, event_records, produce
 from .services import await_for, running
 
 pytestmark = pytest.mark.integration
@@ -32,26 +32,26 @@ async def test_scorer_snapshots_equal_the_offline_engine_for_the_same_stream(
         for cid, state in engine.states.items()
     }
 
-    with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
-        await produce(settings, event_records(events))
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+            await produce(settings, event_records(events))
 
-        async def all_scored() -> dict | None:
-            latest: dict[str, dict] = {}
-            for key, snapshot in await read_all(settings, settings.topic_scores):
-                latest[key.decode()] = snapshot
-            done = all(
-                cid in latest
-                and latest[cid]["stats"]["events"]
-                + latest[cid]["stats"]["duplicates"]
-                + latest[cid]["stats"]["late_events"]
-                == count
-                for cid, count in expected_counts.items()
+            async def all_scored() -> dict | None:
+                await scores.poll()
+                latest = {key.decode(): snapshot for key, snapshot in scores.latest.items() if key}
+                done = all(
+                    cid in latest
+                    and latest[cid]["stats"]["events"]
+                    + latest[cid]["stats"]["duplicates"]
+                    + latest[cid]["stats"]["late_events"]
+                    == count
+                    for cid, count in expected_counts.items()
+                )
+                return latest if done else None
+
+            latest = await await_for(
+                all_scored, timeout=180, interval=1.0, what="every customer scored"
             )
-            return latest if done else None
-
-        latest = await await_for(
-            all_scored, timeout=180, interval=1.0, what="every customer scored"
-        )
 
     assert len(latest) == len(engine.states) == 30
     for cid, live in latest.items():

@@ -15,7 +15,7 @@ from vitals.platform.settings import Settings
 from vitals.projector.reader import ScoreReader
 
 from .conftest import EventFactory
-from .kafka_io import event_records, produce, read_all
+from .kafka_io import TopicReader, event_records, produce, read_all
 from .services import await_for, running
 
 pytestmark = pytest.mark.integration
@@ -55,46 +55,50 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
     before = [e for e in stream if e["timestamp"] <= _iso(restart_at)]
     after = [e for e in stream if e["timestamp"] > _iso(restart_at)]
 
-    with running("scorer-1", ["scorer", "--loglevel", "info"], settings, tmp_path):
-        await produce(settings, event_records(before))
-        await await_for(
-            lambda: _scored_up_to(settings, busy, restart_at - HOUR),
-            timeout=240,
-            what="first half scored",
-        )
-        snaps = [
-            v for k, v in await read_all(settings, settings.topic_scores) if k == quiet.encode()
-        ]
-        # The first snapshot that includes the last usage event (the scorer batches records, so it
-        # may be taken a little after the event, at the partition's stream clock).
-        risk_at_last_event = next(
-            s for s in snaps if s["stats"]["last_usage_at"] == _iso_ms(last_usage)
-        )["risk"]["value"]
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with running("scorer-1", ["scorer", "--loglevel", "info"], settings, tmp_path):
+            await produce(settings, event_records(before))
+            await await_for(
+                lambda: _scored_up_to(scores, busy, restart_at - HOUR),
+                timeout=240,
+                what="first half scored",
+            )
+            snaps = [
+                v for k, v in await read_all(settings, settings.topic_scores) if k == quiet.encode()
+            ]
+            # The first snapshot that includes the last usage event (the scorer batches records, so
+            # it may be taken a little after the event, at the partition's stream clock).
+            risk_at_last_event = next(
+                s for s in snaps if s["stats"]["last_usage_at"] == _iso_ms(last_usage)
+            )["risk"]["value"]
     # A new container: the scorer's local state is gone and must come back from the changelog.
     shutil.rmtree(Path(settings.data_dir) / "scorer", ignore_errors=True)
-    with (
-        running("scorer-2", ["scorer", "--loglevel", "info"], settings, tmp_path),
-        running("projector", ["projector"], settings, tmp_path),
-    ):
-        await produce(settings, event_records(after))
-        await await_for(
-            lambda: _scored_up_to(settings, busy, T0 + 60 * DAY - 2 * HOUR),
-            timeout=240,
-            what="second half scored",
-        )
-        alerts = [v for _, v in await read_all(settings, settings.topic_alerts)]
-        crossing = last_usage + QUIET_DAYS * DAY
-        client = aioredis.Redis.from_url(settings.redis_url)
-        try:
+    async with TopicReader(settings, settings.topic_scores) as scores:
+        with (
+            running("scorer-2", ["scorer", "--loglevel", "info"], settings, tmp_path),
+            running("projector", ["projector"], settings, tmp_path),
+        ):
+            await produce(settings, event_records(after))
+            await await_for(
+                lambda: _scored_up_to(scores, busy, T0 + 60 * DAY - 2 * HOUR),
+                timeout=240,
+                what="second half scored",
+            )
+            alerts = [v for _, v in await read_all(settings, settings.topic_alerts)]
+            crossing = last_usage + QUIET_DAYS * DAY
+            client = aioredis.Redis.from_url(settings.redis_url)
+            try:
 
-            async def projected_after_crossing() -> dict | None:
-                stored = await ScoreReader(client).snapshot(quiet)
-                current = orjson.loads(stored) if stored else None
-                return current if current and current["as_of_ts"] > crossing else None
+                async def projected_after_crossing() -> dict | None:
+                    stored = await ScoreReader(client).snapshot(quiet)
+                    current = orjson.loads(stored) if stored else None
+                    return current if current and current["as_of_ts"] > crossing else None
 
-            current = await await_for(projected_after_crossing, timeout=30, what="Redis re-scored")
-        finally:
-            await client.aclose()
+                current = await await_for(
+                    projected_after_crossing, timeout=30, what="Redis re-scored"
+                )
+            finally:
+                await client.aclose()
 
     gone_quiet = [a for a in alerts if a["customer_id"] == quiet and a["rule"] == "gone_quiet"]
     assert len(gone_quiet) == 1, gone_quiet
@@ -109,11 +113,10 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
     assert current["risk"]["value"] > risk_at_last_event
 
 
-async def _scored_up_to(settings: Settings, customer_id: str, ts: float) -> bool:
-    snaps = [
-        v for k, v in await read_all(settings, settings.topic_scores) if k == customer_id.encode()
-    ]
-    return bool(snaps) and snaps[-1]["as_of_ts"] >= ts
+async def _scored_up_to(scores: TopicReader, customer_id: str, ts: float) -> bool:
+    await scores.poll()
+    latest = scores.latest.get(customer_id.encode())
+    return latest is not None and latest["as_of_ts"] >= ts
 
 
 def _iso(ts: float) -> str:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -282,13 +281,10 @@ def test_purchase_customers_follow_the_bgnbd_population() -> None:
     assert mean(fast) > 2 * mean(slow)
 
 
-def test_a_million_events_take_seconds_not_minutes() -> None:
-    begin = time.perf_counter()
+def test_a_year_of_600_saas_customers_is_the_volume_benchmarks_rely_on() -> None:
+    # Speed is a benchmark's business (benchmarks/), not a test's: only the volume is checked.
     sim = simulate(600, START, 365, seed=1, kind="saas")
-    count = sum(1 for _ in sim.events)
-    elapsed = time.perf_counter() - begin
-    assert count > 700_000
-    assert elapsed / count * 1_000_000 < 30  # seconds per million, generous for a busy 2-core box
+    assert sum(1 for _ in sim.events) > 700_000
 
 
 def test_signup_days_puts_every_signup_and_first_purchase_early() -> None:
