@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -41,27 +41,18 @@ EventType = Literal[
     "referral",
     "experiment",
 ]
-EVENT_TYPES: tuple[str, ...] = (
-    "usage",
-    "purchase",
-    "subscription",
-    "support",
-    "feedback",
-    "profile",
-    *GROWTH_EVENT_TYPES,
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+# In the contract's order (docs/design.md §2); the simulator's name columns rely on it.
+SUBSCRIPTION_NAME_ORDER: tuple[str, ...] = (
+    "started",
+    "renewed",
+    "upgraded",
+    "downgraded",
+    "cancelled",
+    "payment_failed",
+    "cancellation_requested",
 )
-
-SUBSCRIPTION_NAMES = frozenset(
-    {
-        "started",
-        "renewed",
-        "upgraded",
-        "downgraded",
-        "cancelled",
-        "payment_failed",
-        "cancellation_requested",
-    }
-)
+SUBSCRIPTION_NAMES = frozenset(SUBSCRIPTION_NAME_ORDER)
 SUPPORT_NAMES = frozenset({"ticket_opened", "ticket_escalated", "ticket_closed"})
 FEEDBACK_NAMES = frozenset({"nps", "csat"})
 # Inclusive score ranges per feedback name.

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig, StreamConfig
-from vitals.core.events import Event, parse_event
+from vitals.core.events import SUBSCRIPTION_NAME_ORDER, Event, parse_event
 from vitals.core.fold import apply_event
 from vitals.core.state import CustomerState
 
@@ -237,15 +237,7 @@ def test_currency_is_latest_wins_in_event_time(make: EventFactory) -> None:
 
 FEATURES = [f"feature.{i}" for i in range(10)]  # < max_features: no eviction
 USERS = [f"user-{i}" for i in range(8)]  # < max_users
-SUB_NAMES = [
-    "started",
-    "renewed",
-    "upgraded",
-    "downgraded",
-    "cancelled",
-    "payment_failed",
-    "cancellation_requested",
-]
+SUB_NAMES = list(SUBSCRIPTION_NAME_ORDER)
 
 
 @st.composite

@@ -160,6 +160,13 @@ def p_alive_crossing_time(
     if x <= 0:
         return None
     log_ratio = (math.log(1.0 / p_star - 1.0) + math.log(b + x - 1.0) - math.log(a)) / (r + x)
+    return crossing_from_log_ratio(log_ratio, alpha, t_x)
+
+
+def crossing_from_log_ratio(log_ratio: float, alpha: float, t_x: float) -> float:
+    """T* = (α + t_x)·e^(log_ratio) − α, the age at which P(alive) falls to p*, given
+    log_ratio = ln of [(1/p* − 1)·(dropout odds term)] / (r + x) (BG/NBD and MBG/NBD differ only in
+    that term). Already crossed (log_ratio ≤ 0): t_x; beyond floats: infinity."""
     if log_ratio <= 0.0:
         return float(t_x)
     try:

@@ -25,6 +25,7 @@ from scipy.special import gammaln
 from .bgnbd import (
     BGParams,
     around_a_singularity,
+    crossing_from_log_ratio,
     hyp_bracket,
     inv_one_plus_exp,
     no_purchase_complement,
@@ -95,12 +96,7 @@ def p_alive_crossing_time(
     if not 0.0 < p_star < 1.0:
         raise ValueError(f"p_star must be strictly between 0 and 1, got {p_star}")
     log_ratio = (math.log(1.0 / p_star - 1.0) + math.log(b + x) - math.log(a)) / (r + x)
-    if log_ratio <= 0.0:
-        return float(t_x)
-    try:
-        return (alpha + t_x) * math.exp(log_ratio) - alpha
-    except OverflowError:
-        return math.inf
+    return crossing_from_log_ratio(log_ratio, alpha, t_x)
 
 
 def loglik(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from vitals.core.events import SUBSCRIPTION_NAME_ORDER
+
 TYPES: tuple[str, ...] = ("usage", "purchase", "subscription", "support", "feedback", "profile")
 TYPE_CODE = {name: code for code, name in enumerate(TYPES)}
 
@@ -35,13 +37,7 @@ FEATURES: tuple[str, ...] = (
     "user.invited",
 )
 OTHER_NAMES: tuple[str, ...] = (
-    "started",
-    "renewed",
-    "upgraded",
-    "downgraded",
-    "cancelled",
-    "payment_failed",
-    "cancellation_requested",
+    *SUBSCRIPTION_NAME_ORDER,
     "ticket_opened",
     "ticket_escalated",
     "ticket_closed",
