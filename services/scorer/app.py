@@ -126,7 +126,13 @@ class ScorerApp:
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
         # Growth (funnel, groups, experiments): its own agent and table, see growth_agent.py.
         self.growth = (
-            GrowthAgent(self.app, self.events_topic, settings, self._redis_client)
+            GrowthAgent(
+                self.app,
+                self.events_topic,
+                settings,
+                self._redis_client,
+                alerts_topic=self.alerts_topic,
+            )
             if settings.growth_enabled
             else None
         )

@@ -7,8 +7,12 @@ are written to the Redis growth projection, which keeps population totals exact 
 at-least-once delivery (vitals.growth.projection).
 
 Experiment decisions: every ``DECISION_CHECK_S`` the agent analyses every experiment; the first
-time an arm reaches a decision it is recorded (``vitals:growth:decisions``), logged at warning
-level and counted (``vitals_growth_experiment_decisions_total``): that is the alert.
+time an arm reaches a decision, an alert (rule ``experiment_decided``, vitals.growth.decision_alert)
+is published on the `alerts` topic, where the notifier routes it to the chat destinations like
+the churn alerts; then it is recorded (``vitals:growth:decisions``), logged and counted
+(``vitals_growth_experiment_decisions_total``). Published before recorded: a crash in between
+publishes it again with the same alert id, which the notifier delivers once per destination
+(recording first could lose the alert).
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+import orjson
 from faust.streams import _current_event
 from prometheus_client import Counter
 from redis.asyncio import Redis
@@ -28,6 +33,7 @@ from redis.exceptions import RedisError
 
 from vitals.core.settings import Settings
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
+from vitals.growth.decision_alert import decision_alert
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
@@ -66,10 +72,15 @@ class GrowthAgent:
         settings: Settings,
         redis: Callable[[], Redis],
         config: GrowthConfig = DEFAULT_GROWTH,
+        *,
+        alerts_topic: faust.TopicT | None = None,
     ) -> None:
+        """``alerts_topic``: where experiment decisions are published (raw bytes); None keeps
+        them to the record and the log (tests, benchmarks)."""
         self.settings = settings
         self.config = config
         self._redis = redis
+        self._alerts_topic = alerts_topic
         self.table = app.Table(
             "growth",
             default=None,
@@ -147,28 +158,65 @@ class GrowthAgent:
                 delay = min(REDIS_RETRY_MAX_S, delay * 2)
 
     async def check_decisions(self) -> int:
-        """Record (and log) every experiment arm that reached a decision for the first time."""
-        today = day_of(time.time() if self.settings.clock == "wall" else self.processor.watermark)
-        recorded = 0
+        """Alert on (and record) every experiment arm that reached a decision for the first
+        time; returns how many were recorded by this call."""
+        now = time.time() if self.settings.clock == "wall" else self.processor.watermark
         try:
-            projection = self._projection()
-            aggregates = await projection.aggregates("exp:")
-            for report in report_all(aggregates, self.config, today):
-                for arm, effect in report["effects"].items():
-                    if effect["decided_on"] is None:
-                        continue
-                    record = {"experiment": report["experiment"], "arm": arm, **effect}
-                    if await projection.record_decision(report["experiment"], arm, record):
-                        recorded += 1
-                        DECISIONS.inc()
-                        logger.warning(
-                            "experiment %s: %s on %s (effect %+.4f, always-valid interval %s)",
-                            report["experiment"],
-                            effect["decision"],
-                            effect["decided_on"],
-                            effect["effect"],
-                            effect["always_valid_interval"],
-                        )
+            return await publish_new_decisions(
+                self._projection(),
+                self.config,
+                now,
+                self.settings.public_url,
+                self._publish_alert,
+            )
         except RedisError as exc:
             logger.warning("growth: experiment check skipped (%s)", exc)
-        return recorded
+            return 0
+
+    async def _publish_alert(self, key: bytes, value: bytes) -> None:
+        if self._alerts_topic is None:
+            return
+        # force: sent now, not attached to an event; awaited until the broker has it.
+        sent = await self._alerts_topic.send(key=key, value=value, force=True)
+        await sent
+
+
+Publish = Callable[[bytes, bytes], Awaitable[None]]
+
+
+async def publish_new_decisions(
+    projection: GrowthProjection,
+    config: GrowthConfig,
+    now: float,
+    public_url: str,
+    publish: Publish,
+) -> int:
+    """Every decided arm not recorded yet: publish its alert (key: the experiment), then record
+    it. Returns how many this call recorded (a rival worker may record one first: it is
+    published by both, with the same alert id)."""
+    recorded = 0
+    known = await projection.decisions()
+    aggregates = await projection.aggregates("exp:")
+    for report in report_all(aggregates, config, day_of(now)):
+        for arm, effect in report["effects"].items():
+            name = report["experiment"]
+            if effect["decided_on"] is None or f"{name}|{arm}" in known:
+                continue
+            alert = decision_alert(report, arm, public_url, now)
+            await publish(name.encode(), orjson.dumps(alert))
+            if await projection.record_decision(
+                name, arm, {"experiment": name, "arm": arm, **effect}
+            ):
+                recorded += 1
+                DECISIONS.inc()
+                logger.warning(
+                    "experiment %s: %s on %s (effect %+.4f, always-valid interval %s); "
+                    "alert %s published",
+                    name,
+                    effect["decision"],
+                    effect["decided_on"],
+                    effect["effect"],
+                    effect["always_valid_interval"],
+                    alert["alert_id"],
+                )
+    return recorded
