@@ -46,13 +46,13 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from vitals.core.settings import Settings
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
 from vitals.growth.decision_alert import decision_alert
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.platform.settings import Settings
 
 logger = logging.getLogger("vitals.growth")
 
@@ -303,7 +303,7 @@ class GrowthWorker:
 def growth(loglevel: str) -> None:
     """Consume `events` into the growth projection (funnel, groups, experiments) in Redis, and
     publish experiment decisions to `alerts`. A consumer group of its own, next to the scorer."""
-    from vitals.topics import TopicSpec, ensure_topics
+    from vitals.platform.topics import TopicSpec, ensure_topics
 
     settings = Settings()
     worker = GrowthWorker(settings)

@@ -15,15 +15,15 @@ from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
 from vitals.core.growth_events import GROWTH_EVENT_TYPES
-from vitals.core.settings import Settings
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
 from vitals.growth.projection import GrowthProjection
 from vitals.growth.state import GrowthState
-from vitals.sim.generator import simulate
-from vitals.sim.growth import merge_by_time, simulate_growth
+from vitals.platform.settings import Settings
+from vitals.tools.sim.generator import simulate
+from vitals.tools.sim.growth import merge_by_time, simulate_growth
 
 from .kafka_io import event_records, produce, produce_pipelined, topic_size
 from .offline import assert_equal_to_offline, latest_if_all_scored, offline_engine

@@ -12,22 +12,22 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from alerts.support import ScriptedServer
 from e2e.kafka_io import read_all
 from e2e.services import await_for
+from notifier.support import ScriptedServer
 from redis.asyncio import Redis
 from schemas.support import validator
 
-from vitals.alerts.cli import run_notifier
-from vitals.alerts.delivery_log import RedisDeliveryLog
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
 from vitals.growth.config import DEFAULT_GROWTH, ExperimentSpec, GrowthConfig
 from vitals.growth.decision_alert import decision_alert, decision_alert_id
 from vitals.growth.experiments import analyse, assign_arm
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection
-from vitals.partitioning import partition_for
+from vitals.notifier.cli import run_notifier
+from vitals.notifier.delivery_log import RedisDeliveryLog
+from vitals.platform.partitioning import partition_for
+from vitals.platform.settings import Settings
 from vitals.scorer.growth_agent import publish_new_decisions
 
 from .factories import DAY, START, stamp

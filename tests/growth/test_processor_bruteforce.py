@@ -23,7 +23,7 @@ from vitals.growth.config import GrowthConfig
 from vitals.growth.periods import Period
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.state import STAGES
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
 
 from . import bruteforce
 from .factories import DAY, deliveries, event_streams
