@@ -32,7 +32,6 @@ from vitals.core.state import CustomerState
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
-from vitals.growth.processor import GROWTH_TYPES
 from vitals.growth.state import GrowthState
 
 _spec = importlib.util.spec_from_file_location(
@@ -93,9 +92,8 @@ def main() -> None:
     def growth() -> None:
         for lo in range(0, n, ENVELOPE):
             changed = set()
+            # Every type is folded (first/last seen), as GrowthProcessor does.
             for event in parsed[lo : lo + ENVELOPE]:
-                if event.type not in GROWTH_TYPES:
-                    continue
                 state = growth_states.get(event.customer_id)
                 if state is None:
                     state = growth_states[event.customer_id] = GrowthState(event.customer_id)

@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "scorer",
         "Run the Faust scorer worker (scores, alerts, timers).",
     ),
+    "growth": (
+        "vitals.scorer.growth_agent",
+        "growth",
+        "Run the growth worker (funnel, groups, experiments; its own consumer group).",
+    ),
     "projector": (
         "vitals.projector.projector",
         "projector",

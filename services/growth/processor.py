@@ -21,9 +21,10 @@ from .fold import apply_growth_event
 from .projection import Snapshot
 from .state import GrowthState
 
-# Events that can change a growth state (support, feedback and profile events only move
-# first/last seen, which every entity already has from its other events: skipped for speed).
-GROWTH_TYPES = frozenset({"lead", "referral", "experiment", "usage", "purchase", "subscription"})
+# Every event type is folded: support, feedback and profile events move only first/last seen,
+# but those are facts (acquisition day and cohort, "retained at the horizon"), and a tenant's
+# first event is often a profile or a ticket. Skipping them put an entity in the wrong cohort
+# and funnel day (tests/growth/test_processor_bruteforce.py found it).
 # Redelivered records (since the last committed offset) come first after an assignment; Faust
 # commits every few seconds, so a minute covers them with room for a slow recovery.
 HEAL_WINDOW_S = 60.0
@@ -58,8 +59,6 @@ class GrowthProcessor:
         for partition, value in values:
             decoded = decode_record(value, partition, self.partitions)
             for _, event in decoded.events:
-                if event.type not in GROWTH_TYPES:
-                    continue
                 cid = event.customer_id
                 state = states.get(cid)
                 if state is None:

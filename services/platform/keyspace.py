@@ -5,7 +5,7 @@ Three prefixes, one per writer, so each can be deleted or rebuilt without touchi
     vitals:proj:    the score projection (projector, `vitals rebuild-redis`; read by the API)
     vitals:alerts:  destinations, alert-rule overrides, acks and snoozes (API), alert history and
                     delivery states (notifier)
-    vitals:growth:  the growth projection (the scorer's growth agent; read by the API)
+    vitals:growth:  the growth projection (the growth worker, `vitals growth`; read by the API)
 
 The score projection
 --------------------

@@ -57,11 +57,9 @@ class Settings(BaseSettings):
     refit_interval_s: float = Field(default=3600.0, ge=0)
     scorer_metrics_port: int = 0
     scorer_web_port: int = 6066
-    # The growth agent (funnel, groups, experiments; docs/growth.md) inside the scorer. Off by
-    # default: with it on, a scorer restarted after a SIGKILL was seen to stop scoring (a known
-    # bug of the growth agent, issue 13; tests/e2e/test_faults_scorer.py). `vitals demo` turns it
-    # on so the growth page fills.
-    growth_enabled: bool = False
+    # The growth worker (`vitals growth`: funnel, groups, experiments; docs/growth.md), a
+    # process and consumer group of its own next to the scorer. `vitals demo` starts it when on.
+    growth_enabled: bool = True
 
     # --- HTTP services -----------------------------------------------------------------------
     ingest_host: str = "127.0.0.1"

@@ -34,7 +34,6 @@ from vitals.notifier.rules_store import RulesStore, apply_overrides
 from vitals.platform.settings import Settings
 
 from . import metrics
-from .growth_agent import GrowthAgent
 from .processor import RecordProcessor, SourceRecord
 from .records import tick_record
 from .store import TableStore
@@ -124,12 +123,6 @@ class ScorerApp:
         self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
-        # Growth (funnel, groups, experiments): its own agent and table, see growth_agent.py.
-        self.growth = (
-            GrowthAgent(self.app, self.events_topic, settings, self._redis_client)
-            if settings.growth_enabled
-            else None
-        )
         self.app.task(self._quiet_root_logger)
         self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}

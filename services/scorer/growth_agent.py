@@ -1,14 +1,30 @@
-"""The growth agent: a second consumer of `events` inside the scorer app, with its own table.
+"""The growth worker (`vitals growth`): its own Faust app, consumer group and process, reading
+the same `events` topic as the scorer, with its own table.
 
-It never reads or writes the customer state (table `customers`): growth state lives in the table
-`growth` (RocksDB + changelog ``<app id>-growth-changelog``), keyed by entity id, co-partitioned
-with `events`. Each batch is folded (vitals.growth.processor) and the touched entities' snapshots
-are written to the Redis growth projection, which keeps population totals exact under
-at-least-once delivery (vitals.growth.projection).
+It never reads or writes the customer state: growth state lives in the table `growth` (RocksDB +
+changelog ``<app id>-growth-changelog``, app id ``<scorer_app_id>-growth``), keyed by entity id,
+co-partitioned with `events`. Each batch is folded (vitals.growth.processor) and the touched
+entities' snapshots are written to the Redis growth projection, which keeps population totals
+exact under at-least-once delivery (vitals.growth.projection).
 
-Experiment decisions: every ``DECISION_CHECK_S`` the agent analyses every experiment; the first
-time an arm reaches a decision it is recorded (``vitals:growth:decisions``), logged at warning
-level and counted (``vitals_growth_experiment_decisions_total``): that is the alert.
+Why a process of its own, not a second agent inside the scorer (issue 13): two agents of one Faust
+app share one consumer, so a record is committed only when both have acked it, both tables'
+changelog writes go through one producer buffer that every commit flushes, and a full queue of
+either agent pauses the partition for both. A slow growth agent (its Redis Lua writes, the heal
+window after a restart republishing every touched entity) then held the scorer back: with it
+inside, the scorer restarted after a SIGKILL missed its deadline in about half the runs on a
+busy machine (tests/e2e/test_faults_scorer.py), and one stall left a partition's commit stuck
+behind two offsets that no agent ever acked. Apart, each commits its own offsets and neither can
+slow the other; growth can be scaled, restarted or reset (a new consumer group replays `events`)
+without touching scoring.
+
+Experiment decisions: every ``DECISION_CHECK_S`` the worker analyses every experiment; the first
+time an arm reaches a decision, an alert (rule ``experiment_decided``, vitals.growth.decision_alert)
+is published on the `alerts` topic, where the notifier routes it to the chat destinations like
+the churn alerts; then it is recorded (``vitals:growth:decisions``), logged and counted
+(``vitals_growth_experiment_decisions_total``). Published before recorded: a crash in between
+publishes it again with the same alert id, which the notifier delivers once per destination
+(recording first could lose the alert).
 """
 
 from __future__ import annotations
@@ -17,16 +33,21 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import click
 import faust
+import orjson
+import redis.asyncio as aioredis
 from faust.streams import _current_event
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
+from vitals.growth.decision_alert import decision_alert
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
@@ -35,7 +56,7 @@ from vitals.platform.settings import Settings
 
 logger = logging.getLogger("vitals.growth")
 
-# Same batching as the scorer agent: the two consume the same records side by side.
+# Same batching as the scorer.
 GROWTH_BATCH = 2_000
 GROWTH_BATCH_WITHIN_S = 0.02
 # Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
@@ -66,10 +87,15 @@ class GrowthAgent:
         settings: Settings,
         redis: Callable[[], Redis],
         config: GrowthConfig = DEFAULT_GROWTH,
+        *,
+        alerts_topic: faust.TopicT | None = None,
     ) -> None:
+        """``alerts_topic``: where experiment decisions are published (raw bytes); None keeps
+        them to the record and the log (tests, benchmarks)."""
         self.settings = settings
         self.config = config
         self._redis = redis
+        self._alerts_topic = alerts_topic
         self.table = app.Table(
             "growth",
             default=None,
@@ -147,28 +173,149 @@ class GrowthAgent:
                 delay = min(REDIS_RETRY_MAX_S, delay * 2)
 
     async def check_decisions(self) -> int:
-        """Record (and log) every experiment arm that reached a decision for the first time."""
-        today = day_of(time.time() if self.settings.clock == "wall" else self.processor.watermark)
-        recorded = 0
+        """Alert on (and record) every experiment arm that reached a decision for the first
+        time; returns how many were recorded by this call."""
+        now = time.time() if self.settings.clock == "wall" else self.processor.watermark
         try:
-            projection = self._projection()
-            aggregates = await projection.aggregates("exp:")
-            for report in report_all(aggregates, self.config, today):
-                for arm, effect in report["effects"].items():
-                    if effect["decided_on"] is None:
-                        continue
-                    record = {"experiment": report["experiment"], "arm": arm, **effect}
-                    if await projection.record_decision(report["experiment"], arm, record):
-                        recorded += 1
-                        DECISIONS.inc()
-                        logger.warning(
-                            "experiment %s: %s on %s (effect %+.4f, always-valid interval %s)",
-                            report["experiment"],
-                            effect["decision"],
-                            effect["decided_on"],
-                            effect["effect"],
-                            effect["always_valid_interval"],
-                        )
+            return await publish_new_decisions(
+                self._projection(),
+                self.config,
+                now,
+                self.settings.public_url,
+                self._publish_alert,
+            )
         except RedisError as exc:
             logger.warning("growth: experiment check skipped (%s)", exc)
-        return recorded
+            return 0
+
+    async def _publish_alert(self, key: bytes, value: bytes) -> None:
+        if self._alerts_topic is None:
+            return
+        # force: sent now, not attached to an event; awaited until the broker has it.
+        sent = await self._alerts_topic.send(key=key, value=value, force=True)
+        await sent
+
+
+Publish = Callable[[bytes, bytes], Awaitable[None]]
+
+
+async def publish_new_decisions(
+    projection: GrowthProjection,
+    config: GrowthConfig,
+    now: float,
+    public_url: str,
+    publish: Publish,
+) -> int:
+    """Every decided arm not recorded yet: publish its alert (key: the experiment), then record
+    it. Returns how many this call recorded (a rival worker may record one first: it is
+    published by both, with the same alert id)."""
+    recorded = 0
+    known = await projection.decisions()
+    aggregates = await projection.aggregates("exp:")
+    for report in report_all(aggregates, config, day_of(now)):
+        for arm, effect in report["effects"].items():
+            name = report["experiment"]
+            if effect["decided_on"] is None or f"{name}|{arm}" in known:
+                continue
+            alert = decision_alert(report, arm, public_url, now)
+            await publish(name.encode(), orjson.dumps(alert))
+            if await projection.record_decision(
+                name, arm, {"experiment": name, "arm": arm, **effect}
+            ):
+                recorded += 1
+                DECISIONS.inc()
+                logger.warning(
+                    "experiment %s: %s on %s (effect %+.4f, always-valid interval %s); "
+                    "alert %s published",
+                    name,
+                    effect["decision"],
+                    effect["decided_on"],
+                    effect["effect"],
+                    effect["always_valid_interval"],
+                    alert["alert_id"],
+                )
+    return recorded
+
+
+# The growth worker's consumer group and table are named after the scorer's app id plus this.
+APP_SUFFIX = "-growth"
+# As the scorer (scorer/app.py): a dead worker's partitions are handed over after 15 s.
+SESSION_TIMEOUT_S = 15.0
+
+
+class GrowthWorker:
+    """Builds and holds the growth worker's Faust app, its agent and Redis client."""
+
+    def __init__(self, settings: Settings, config: GrowthConfig = DEFAULT_GROWTH) -> None:
+        self.settings = settings
+        self.app_id = settings.scorer_app_id + APP_SUFFIX
+        datadir = Path(settings.data_dir).resolve() / "growth" / self.app_id
+        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
+        self.app = faust.App(
+            self.app_id,
+            broker=f"kafka://{settings.kafka_bootstrap}",
+            store="rocksdb://",
+            datadir=str(datadir),
+            topic_partitions=settings.partitions,
+            processing_guarantee="at_least_once",
+            web_enabled=False,
+            producer_acks=-1,
+            producer_linger_ms=5,
+            consumer_auto_offset_reset="earliest",
+            topic_allow_declare=True,
+            table_cleanup_interval=3600.0,
+            broker_session_timeout=SESSION_TIMEOUT_S,
+        )
+        self.redis: aioredis.Redis | None = None
+        self.agent = GrowthAgent(
+            self.app,
+            self._raw_topic(settings.topic_events, settings.partitions),
+            settings,
+            self._redis_client,
+            config,
+            alerts_topic=self._raw_topic(settings.topic_alerts, settings.partitions),
+        )
+
+    def _raw_topic(self, name: str, partitions: int) -> faust.TopicT:
+        return self.app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
+
+    def _redis_client(self) -> aioredis.Redis:
+        if self.redis is None:
+            self.redis = aioredis.Redis.from_url(self.settings.redis_url)
+        return self.redis
+
+
+@click.command("growth")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="Faust's log level names.",
+)
+def growth(loglevel: str) -> None:
+    """Consume `events` into the growth projection (funnel, groups, experiments) in Redis, and
+    publish experiment decisions to `alerts`. A consumer group of its own, next to the scorer."""
+    from vitals.platform.topics import TopicSpec, ensure_topics
+
+    settings = Settings()
+    worker = GrowthWorker(settings)
+    # The changelog exists, partitions led, before Faust starts (see scorer/cli.py: left to
+    # Faust, a first metadata without it fails every table write until the next refresh).
+    changelog = TopicSpec(
+        worker.agent.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+    )
+    asyncio.run(ensure_topics(settings, extra=[changelog]))
+    click.echo(
+        f"vitals growth: {settings.kafka_bootstrap} topic={settings.topic_events} "
+        f"group={worker.app_id} redis={settings.redis_url} datadir={settings.data_dir}",
+        err=True,
+    )
+    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()

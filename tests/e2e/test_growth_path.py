@@ -1,15 +1,20 @@
-"""Growth on the real broker and Redis: events sent twice through Kafka into the scorer's growth
-agent give exactly the totals of the pure fold over the events sent once."""
+"""Growth on the real broker and Redis: events sent twice through Kafka into the growth worker
+(`vitals growth`) give exactly the totals of the pure fold over the events sent once, also when
+the worker is SIGKILLed mid-stream and restarted, while a scorer on the same events scores
+exactly as the offline engine (the two are separate consumer groups: neither holds the other)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
+from vitals.core.growth_events import GROWTH_EVENT_TYPES
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.facts import arrival, facts
@@ -17,20 +22,26 @@ from vitals.growth.fold import apply_growth_event
 from vitals.growth.projection import GrowthProjection
 from vitals.growth.state import GrowthState
 from vitals.platform.settings import Settings
-from vitals.tools.sim.growth import simulate_growth
+from vitals.tools.sim.generator import simulate
+from vitals.tools.sim.growth import merge_by_time, simulate_growth
 
-from .kafka_io import event_records, produce
-from .services import await_for, running
+from .kafka_io import event_records, produce, produce_pipelined, topic_size
+from .offline import assert_equal_to_offline, latest_if_all_scored, offline_engine
+from .services import await_for, kill9, running
 
 pytestmark = pytest.mark.integration
 
+# Joining the group, recovering the table and folding a few thousand events takes 10-60 s on 2
+# busy cores; a restart adds a rebalance.
+SETTLED_TIMEOUT_S = 180.0
 
-async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
-    settings: Settings, tmp_path: Path
-) -> None:
-    settings = settings.model_copy(update={"growth_enabled": True})
+
+def growth_events() -> list[dict[str, Any]]:
     sim = simulate_growth(time.time() - 60 * 86_400, 60, seed=9, leads_per_day=2.0)
-    events = list({e["event_id"]: e for e in sim.events}.values())
+    return list({e["event_id"]: e for e in sim.events}.values())
+
+
+def pure_fold(events: list[dict[str, Any]]) -> Totals:
     expected = Totals()
     states: dict[str, GrowthState] = {}
     for raw in events:
@@ -40,11 +51,19 @@ async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
     for s in states.values():
         expected.apply(s.entity_id, s.version, facts(s, DEFAULT_GROWTH), arrival(s, DEFAULT_GROWTH))
     assert expected.metrics["enter:customer"]
+    return expected
+
+
+async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
+    settings: Settings, tmp_path: Path
+) -> None:
+    events = growth_events()
+    expected = pure_fold(events)
 
     redis = Redis.from_url(settings.redis_url)
     projection = GrowthProjection(redis)
     try:
-        with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+        with running("growth", ["growth", "--loglevel", "warn"], settings, tmp_path):
             # At-least-once producers: everything twice, the second time in reverse order.
             await produce(settings, event_records(events))
             await produce(settings, event_records(reversed(events)))
@@ -53,8 +72,60 @@ async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
                 return (await projection.aggregates()) == expected.metrics or None
 
             await await_for(
-                settled, timeout=180.0, interval=0.5, what="growth totals to match the pure fold"
+                settled,
+                timeout=SETTLED_TIMEOUT_S,
+                interval=0.5,
+                what="growth totals to match the pure fold",
             )
         assert await projection.arrivals(expected.arrivals) == expected.arrivals
     finally:
         await redis.aclose()
+
+
+async def test_growth_worker_killed_and_restarted_next_to_a_scorer_both_end_exact(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The stream clock: the scorer's snapshots are then a function of the events alone.
+    settings = settings.model_copy(update={"clock": "stream", "refit_interval_s": 0.0})
+    customers = list(
+        simulate(20, datetime(2026, 1, 1, tzinfo=UTC), 50, seed=11, kind="mixed").events
+    )
+    events = list(merge_by_time(customers, growth_events()))
+    expected = pure_fold(events)
+    # The scorer leaves leads, referrals and experiments to growth (and scores the rest).
+    engine = offline_engine(e for e in events if e["type"] not in GROWTH_EVENT_TYPES)
+    n = len(events) // 3
+
+    redis = Redis.from_url(settings.redis_url)
+    projection = GrowthProjection(redis)
+    try:
+        with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
+            with running("growth-1", ["growth", "--loglevel", "warn"], settings, tmp_path) as g:
+                await produce_pipelined(settings, event_records(events[:n]))
+
+                async def some_folded() -> bool:
+                    return bool(await redis.exists("vitals:growth:metrics"))
+
+                await await_for(some_folded, timeout=SETTLED_TIMEOUT_S, what="growth started")
+                await produce_pipelined(settings, event_records(events[n : 2 * n]))
+                kill9(g)
+            with running("growth-2", ["growth", "--loglevel", "warn"], settings, tmp_path):
+                await produce_pipelined(settings, event_records(events[2 * n :]))
+
+                async def settled() -> bool | None:
+                    return (await projection.aggregates()) == expected.metrics or None
+
+                await await_for(
+                    settled, timeout=SETTLED_TIMEOUT_S, interval=0.5, what="growth totals exact"
+                )
+                latest = await await_for(
+                    lambda: latest_if_all_scored(settings, engine),
+                    timeout=SETTLED_TIMEOUT_S,
+                    interval=1.0,
+                    what="every customer scored",
+                )
+        assert await projection.arrivals(expected.arrivals) == expected.arrivals
+        assert await topic_size(settings, settings.topic_scores) > 0
+    finally:
+        await redis.aclose()
+    assert_equal_to_offline(latest, engine)

@@ -26,6 +26,7 @@ VALID_EVENTS: list[dict[str, Any]] = example("events.valid.json")
 INVALID_EVENTS: list[dict[str, Any]] = example("events.invalid.json")
 SNAPSHOT_VARIANTS: dict[str, Any] = example("score-snapshot.variants.json")
 ALERT_VARIANTS: dict[str, Any] = example("alert.variants.json")
+EXPERIMENT_ALERT = "alert.experiment.example.json"
 
 
 def _ids(cases: list[dict[str, Any]]) -> list[str]:
@@ -35,6 +36,7 @@ def _ids(cases: list[dict[str, Any]]) -> list[str]:
 def test_every_example_file_is_exercised_by_these_tests() -> None:
     used = {
         "alert.example.json",
+        "alert.experiment.example.json",
         "alert.variants.json",
         "batch.example.json",
         "event.example.json",
@@ -130,6 +132,26 @@ def test_alert_invalid_variant_fails_at_its_path(variant: dict[str, Any]) -> Non
     assert variant["error_path"] in error_paths(ALERTS, alert)
 
 
+def test_experiment_alert_example_validates() -> None:
+    assert list(ALERTS.iter_errors(example(EXPERIMENT_ALERT))) == []
+
+
+@pytest.mark.parametrize(
+    "variant", ALERT_VARIANTS["experiment_valid"], ids=_ids(ALERT_VARIANTS["experiment_valid"])
+)
+def test_experiment_alert_valid_variant_validates(variant: dict[str, Any]) -> None:
+    alert = apply_variant(example(EXPERIMENT_ALERT), variant)
+    assert list(ALERTS.iter_errors(alert)) == []
+
+
+@pytest.mark.parametrize(
+    "variant", ALERT_VARIANTS["experiment_invalid"], ids=_ids(ALERT_VARIANTS["experiment_invalid"])
+)
+def test_experiment_alert_invalid_variant_fails_at_its_path(variant: dict[str, Any]) -> None:
+    alert = apply_variant(example(EXPERIMENT_ALERT), variant)
+    assert variant["error_path"] in error_paths(ALERTS, alert)
+
+
 def test_snapshot_enums_are_the_agreed_ones() -> None:
     props = SNAPSHOTS.schema["properties"]
     assert props["temperature"]["properties"]["band"]["enum"] == ["hot", "warm", "cool", "cold"]
@@ -144,9 +166,10 @@ def test_snapshot_enums_are_the_agreed_ones() -> None:
 def test_alert_rules_and_severities_are_the_agreed_ones() -> None:
     props = ALERTS.schema["properties"]
     assert props["severity"]["enum"] == ["info", "warning", "critical"]
-    assert len(props["rule"]["enum"]) == 11
+    assert len(props["rule"]["enum"]) == 12
     exercised = {v["set"]["rule"] for v in ALERT_VARIANTS["valid"] if "rule" in v.get("set", {})}
-    assert exercised | {example("alert.example.json")["rule"]} == set(props["rule"]["enum"])
+    exercised |= {example(name)["rule"] for name in ("alert.example.json", EXPERIMENT_ALERT)}
+    assert exercised == set(props["rule"]["enum"])
 
 
 def test_snapshot_and_alert_stay_open_for_added_fields() -> None:

@@ -76,15 +76,21 @@ def _message(embed: dict[str, Any], content: str) -> dict[str, Any]:
 def render(alert: Mapping[str, Any]) -> dict[str, Any]:
     """One alert as a Discord webhook message with one embed."""
     sev = c.severity(alert)
-    fields = [
-        {"name": "Customer", "value": c.customer_label(alert), "inline": True},
-        {"name": "Owner", "value": str(alert.get("owner") or "unassigned"), "inline": True},
-        {"name": "Severity", "value": sev, "inline": True},
-    ]
-    fields += [{"name": n, "value": v, "inline": True} for n, v in c.score_changes(alert)]
+    if c.experiment(alert) is not None:
+        rows = c.experiment_facts(alert)
+        reasons = c.experiment_notes(alert)
+    else:
+        rows = [
+            ("Customer", c.customer_label(alert)),
+            ("Owner", str(alert.get("owner") or "unassigned")),
+            ("Severity", sev),
+            *c.score_changes(alert),
+        ]
+        reasons = c.reason_texts(alert)
+    fields = [{"name": n, "value": v, "inline": True} for n, v in rows]
     embed: dict[str, Any] = {
         "title": c.title(alert),
-        "description": "\n".join(f"• {r}" for r in c.reason_texts(alert)) or c.rule_label(alert),
+        "description": "\n".join(f"• {r}" for r in reasons) or c.rule_label(alert),
         "color": SEVERITY_COLOR[sev],
         "fields": fields,
         "footer": {"text": f"{c.rule_label(alert)} · alert {alert.get('alert_id', '')}"},
@@ -100,9 +106,9 @@ def render_digest(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Many alerts as one embed whose description lists them (links as markdown)."""
     lines = []
     for a in alerts:
-        name = c.customer_label(a).replace("[", "(").replace("]", ")")
+        name = c.subject_label(a).replace("[", "(").replace("]", ")")
         label = f"[{name}]({_link(a)})" if _link(a) else name
-        lines.append(f"{c.SEVERITY_EMOJI[c.severity(a)]} {label}: {c.rule_label(a)}")
+        lines.append(f"{c.SEVERITY_EMOJI[c.severity(a)]} {label}: {c.what_happened(a)}")
     worst = max((c.severity(a) for a in alerts), key=("info", "warning", "critical").index)
     embed = {
         "title": c.digest_title(alerts),

@@ -28,12 +28,8 @@ def _decorated(label: str, text: str) -> dict[str, Any]:
     return {"decoratedText": {"topLabel": label, "text": _esc(c.truncate(text, WIDGET_TEXT_MAX))}}
 
 
-def _button(link: str) -> dict[str, Any]:
-    return {
-        "buttonList": {
-            "buttons": [{"text": "Open customer", "onClick": {"openLink": {"url": link}}}]
-        }
-    }
+def _button(link: str, label: str = "Open customer") -> dict[str, Any]:
+    return {"buttonList": {"buttons": [{"text": label, "onClick": {"openLink": {"url": link}}}]}}
 
 
 def _link(alert: Mapping[str, Any]) -> str | None:
@@ -43,23 +39,27 @@ def _link(alert: Mapping[str, Any]) -> str | None:
 
 def render(alert: Mapping[str, Any]) -> dict[str, Any]:
     """One alert as ``{"text": ..., "cardsV2": [...]}``."""
-    widgets = [
-        _decorated("Owner", str(alert.get("owner") or "unassigned")),
-        _decorated("Severity", c.severity(alert)),
-        _decorated("Rule", c.rule_label(alert)),
-    ]
-    widgets += [_decorated(name, value) for name, value in c.score_changes(alert)]
-    reasons = c.reason_texts(alert)
+    if c.experiment(alert) is not None:
+        widgets = [_decorated(name, value) for name, value in c.experiment_facts(alert)]
+        reasons = c.experiment_notes(alert)
+    else:
+        widgets = [
+            _decorated("Owner", str(alert.get("owner") or "unassigned")),
+            _decorated("Severity", c.severity(alert)),
+            _decorated("Rule", c.rule_label(alert)),
+        ]
+        widgets += [_decorated(name, value) for name, value in c.score_changes(alert)]
+        reasons = c.reason_texts(alert)
     if reasons:
         text = "<br>".join(f"• {_esc(r)}" for r in reasons)
         widgets.append({"textParagraph": {"text": c.truncate(text, WIDGET_TEXT_MAX)}})
     link = _link(alert)
     if link:
-        widgets.append(_button(link))
+        widgets.append(_button(link, c.link_label(alert)))
     card = {
         "header": {
             "title": c.truncate(c.title(alert), WIDGET_TEXT_MAX),
-            "subtitle": c.truncate(c.customer_label(alert), WIDGET_TEXT_MAX),
+            "subtitle": c.truncate(c.subject_label(alert), WIDGET_TEXT_MAX),
         },
         "sections": [{"widgets": widgets}],
     }
@@ -73,7 +73,7 @@ def render_digest(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Many alerts: one decorated line each, halved until the message fits 32,000 bytes."""
     shown = list(alerts)[:DIGEST_ITEMS_MAX]
     while True:
-        widgets = [_decorated(c.customer_label(a), c.one_line(a)) for a in shown]
+        widgets = [_decorated(c.subject_label(a), c.one_line(a)) for a in shown]
         if len(alerts) > len(shown):
             widgets.append({"textParagraph": {"text": f"and {len(alerts) - len(shown)} more"}})
         payload = {

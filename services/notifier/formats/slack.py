@@ -37,7 +37,7 @@ def _link(alert: Mapping[str, Any]) -> str | None:
 
 
 def _customer_mrkdwn(alert: Mapping[str, Any]) -> str:
-    name = escape(c.customer_label(alert))
+    name = escape(c.subject_label(alert))
     link = _link(alert)
     return f"<{link}|{name}>" if link else name
 
@@ -48,13 +48,18 @@ def _field(label: str, value: str) -> dict[str, Any]:
 
 def render(alert: Mapping[str, Any]) -> dict[str, Any]:
     """One alert as ``{"text": ..., "blocks": [...]}`` for a Slack incoming webhook."""
-    fields = [
-        _field("Customer", _customer_mrkdwn(alert)),
-        _field("Owner", escape(str(alert.get("owner") or "unassigned"))),
-        _field("Severity", f"{c.SEVERITY_EMOJI[c.severity(alert)]} {c.severity(alert)}"),
-        _field("Rule", escape(c.rule_label(alert))),
-    ]
-    fields += [_field(name, value) for name, value in c.score_changes(alert)]
+    if c.experiment(alert) is not None:
+        fields = [_field(name, escape(value)) for name, value in c.experiment_facts(alert)]
+        reasons = c.experiment_notes(alert)
+    else:
+        fields = [
+            _field("Customer", _customer_mrkdwn(alert)),
+            _field("Owner", escape(str(alert.get("owner") or "unassigned"))),
+            _field("Severity", f"{c.SEVERITY_EMOJI[c.severity(alert)]} {c.severity(alert)}"),
+            _field("Rule", escape(c.rule_label(alert))),
+        ]
+        fields += [_field(name, value) for name, value in c.score_changes(alert)]
+        reasons = c.reason_texts(alert)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -66,7 +71,6 @@ def render(alert: Mapping[str, Any]) -> dict[str, Any]:
         },
         {"type": "section", "fields": fields[:FIELDS_MAX]},
     ]
-    reasons = c.reason_texts(alert)
     if reasons:
         bullets = "\n".join(f"• {escape(r)}" for r in reasons)
         blocks.append(
@@ -82,7 +86,10 @@ def render(alert: Mapping[str, Any]) -> dict[str, Any]:
     if link:
         button: dict[str, Any] = {
             "type": "button",
-            "text": {"type": "plain_text", "text": c.truncate("Open customer", BUTTON_TEXT_MAX)},
+            "text": {
+                "type": "plain_text",
+                "text": c.truncate(c.link_label(alert), BUTTON_TEXT_MAX),
+            },
             "url": link,
         }
         if c.severity(alert) == "critical":
@@ -112,6 +119,8 @@ def render_digest(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             f"{c.SEVERITY_EMOJI[c.severity(alert)]} *{_customer_mrkdwn(alert)}*: "
             f"{escape(c.rule_label(alert))} (owner {owner})"
         )
+        if c.experiment(alert) is not None:
+            line = f"{c.SEVERITY_EMOJI[c.severity(alert)]} {escape(c.one_line(alert))}"
         text = f"{line}\n{changes}" if changes else line
         blocks.append(
             {

@@ -58,13 +58,24 @@ def _card(
 def render(alert: Mapping[str, Any]) -> dict[str, Any]:
     """One alert as a Teams Workflows message with an Adaptive Card."""
     sev = c.severity(alert)
-    facts = [
-        {"title": "Customer", "value": c.truncate(c.customer_label(alert), TITLE_MAX)},
-        {"title": "Owner", "value": c.truncate(str(alert.get("owner") or "unassigned"), TITLE_MAX)},
-        {"title": "Severity", "value": sev},
-        {"title": "Rule", "value": c.rule_label(alert)},
-    ]
-    facts += [{"title": name, "value": value} for name, value in c.score_changes(alert)]
+    if c.experiment(alert) is not None:
+        facts = [
+            {"title": name, "value": c.truncate(value, TITLE_MAX)}
+            for name, value in c.experiment_facts(alert)
+        ]
+        reasons = c.experiment_notes(alert)
+    else:
+        facts = [
+            {"title": "Customer", "value": c.truncate(c.customer_label(alert), TITLE_MAX)},
+            {
+                "title": "Owner",
+                "value": c.truncate(str(alert.get("owner") or "unassigned"), TITLE_MAX),
+            },
+            {"title": "Severity", "value": sev},
+            {"title": "Rule", "value": c.rule_label(alert)},
+        ]
+        facts += [{"title": name, "value": value} for name, value in c.score_changes(alert)]
+        reasons = c.reason_texts(alert)
     body = [
         _text_block(
             c.truncate(c.fallback_text(alert), TITLE_MAX),
@@ -74,11 +85,12 @@ def render(alert: Mapping[str, Any]) -> dict[str, Any]:
         ),
         {"type": "FactSet", "facts": facts},
     ]
-    reasons = c.reason_texts(alert)
     if reasons:
         body.append(_text_block("\n".join(f"- {r}" for r in reasons)[:TEXT_MAX]))
     link = _link(alert)
-    actions = [{"type": "Action.OpenUrl", "title": "Open customer", "url": link}] if link else []
+    actions = (
+        [{"type": "Action.OpenUrl", "title": c.link_label(alert), "url": link}] if link else []
+    )
     return _wrap(_card(body, actions, c.truncate(c.one_line(alert), TEXT_MAX)))
 
 
@@ -88,7 +100,7 @@ def render_digest(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     while True:
         facts = [
             {
-                "title": c.truncate(c.customer_label(a), TITLE_MAX),
+                "title": c.truncate(c.subject_label(a), TITLE_MAX),
                 "value": c.truncate(c.one_line(a), TEXT_MAX),
             }
             for a in shown

@@ -53,8 +53,8 @@ class Child:
 
 
 def service_specs(settings: Settings) -> list[ChildSpec]:
-    """ingest, scorer (wall clock, metrics on scorer_web_port as its probe), projector, api,
-    notifier."""
+    """ingest, scorer (wall clock, metrics on scorer_web_port as its probe), projector, growth
+    (when ``growth_enabled``), api, notifier."""
     return [
         ChildSpec(
             "ingest", ["ingest"], f"http://{settings.ingest_host}:{settings.ingest_port}/healthz"
@@ -66,6 +66,12 @@ def service_specs(settings: Settings) -> list[ChildSpec]:
             {"VITALS_CLOCK": "wall"},
         ),
         ChildSpec("projector", ["projector"]),
+        # Experiment decisions at the wall clock, like the scorer's alerts.
+        *(
+            [ChildSpec("growth", ["growth", "--loglevel", "warn"], None, {"VITALS_CLOCK": "wall"})]
+            if settings.growth_enabled
+            else []
+        ),
         ChildSpec("api", ["api"], f"http://{settings.api_host}:{settings.api_port}/healthz"),
         # earliest: the demo's first alerts (raised while the notifier joins) reach the history too.
         ChildSpec("notifier", ["notifier", "--start-at", "earliest"]),

@@ -316,8 +316,7 @@ def demo(
     no_services: bool,
 ) -> None:
     """Bring up the whole stack and stream a simulated customer base into it."""
-    # The demo shows the growth page too (the agent is off by default: see Settings).
-    settings = Settings(growth_enabled=True)
+    settings = Settings()
     click.echo(f"dashboard: {settings.public_url}  (data and logs in {settings.data_dir})")
     try:
         asyncio.run(_run(settings, customers, rate, seed, duration, no_stack, no_services))
