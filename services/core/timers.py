@@ -22,7 +22,7 @@ from .decay import SECONDS_PER_DAY
 from .params import ScoringParams
 from .repurchase import crossing_time as repurchase_crossing
 from .state import CustomerState
-from .usage import SilentUsage, tenure_days, usage_expected
+from .usage import SilentUsage, UsageMeasures, tenure_days, usage_expected
 
 # Bisection to one second: alerts are promised within seconds of the predicted crossing.
 BISECTION_TOLERANCE_S = 1.0
@@ -75,21 +75,34 @@ def next_check(
     if due is not None and state.sub_status == "active":
         candidates.append(due + config.temperature.renewal_grace_days * SECONDS_PER_DAY)
 
-    models = params.models
+    # The bisections below read the same few functions at shared points (the risk bisection
+    # starts on the temperature's and health's midpoints): each value is computed once per time.
+    curve = temperature_model.TemperatureCurve(state, params.models, config.temperature)
+    temperatures: dict[float, float] = {}
 
     def temperature_at(t: float) -> float:
-        return temperature_model.evaluate(state, t, models, config.temperature, config.bands).raw
+        value = temperatures.get(t)
+        if value is None:
+            value = temperatures[t] = curve.at(t)
+        return value
 
     expected = usage_expected(state, now, params.norms.usage_customers, config)
     silent = SilentUsage(state, config.health, expected)
+    usages: dict[float, tuple[UsageMeasures, float | None]] = {}
+
+    def usage_and_health(t: float) -> tuple[UsageMeasures, float | None]:
+        hit = usages.get(t)
+        if hit is None:
+            usage = silent.at(t)
+            hit = usages[t] = (usage, health_model.value(usage, params.norms, config.health))
+        return hit
 
     def health_at(t: float) -> float:
-        h = health_model.value(silent.at(t), params.norms, config.health)
+        h = usage_and_health(t)[1]
         return h if h is not None else 0.0
 
     def risk_at(t: float) -> float:
-        usage = silent.at(t)
-        h = health_model.value(usage, params.norms, config.health)
+        usage, h = usage_and_health(t)
         return risk_model.value(temperature_at(t), h, usage, config.risk)
 
     current_t = temperature_at(now)
