@@ -13,23 +13,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vitals.core import billing
+from vitals.core import billing, timers
 from vitals.core import health as health_model
 from vitals.core import risk as risk_model
 from vitals.core import temperature as temperature_model
-from vitals.core import timers
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.decay import SECONDS_PER_DAY
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams
-from vitals.core.state import CustomerState
 from vitals.core.repurchase import crossing_time as repurchase_crossing
+from vitals.core.state import CustomerState
 from vitals.core.usage import SilentUsage, tenure_days, usage_expected
 from vitals.sim.generator import simulate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
-CUSTOMERS = 160
+CUSTOMERS = 100
 DAYS = 75
 
 
@@ -160,3 +159,28 @@ def test_next_check_equals_the_bisection_over_full_evaluations(engine: ScoringEn
             assert fast == slow, (state.customer_id, now)
             crossing += fast < now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY
     assert crossing > 20
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_clv_expected_curve_equals_one_scalar_call_per_step(model: str) -> None:
+    from vitals.core import bgnbd, mbgnbd
+    from vitals.core.clv import _expected_curve
+
+    scalar = bgnbd.expected_purchases if model == "bgnbd" else mbgnbd.expected_purchases
+    rng = random.Random(3)
+    uptos = [min(30.0 * k, 365.0) for k in range(1, 14)]
+    for _ in range(400):
+        x = float(rng.randrange(0, 40))
+        t_x = rng.uniform(0, 400) if x else 0.0
+        T = t_x + rng.uniform(0, 400)
+        params = (
+            rng.uniform(0.05, 5),
+            rng.uniform(0.5, 200),
+            rng.choice([rng.uniform(0.05, 5), 1.0 + 1e-7]),
+            rng.uniform(0.05, 20),
+        )
+        fast = _expected_curve(model, uptos, x, t_x, T, *params)  # type: ignore[arg-type]
+        slow = [scalar(t, x, t_x, T, *params) for t in uptos]
+        assert fast == slow or all(
+            (f != f and s != s) or f == s for f, s in zip(fast, slow, strict=True)
+        ), (x, t_x, T, params)
