@@ -85,6 +85,28 @@ def test_value_only_temperature_equals_the_full_evaluation(engine: ScoringEngine
     assert adjusted > 0
 
 
+def test_silent_health_and_risk_equal_the_full_functions(engine: ScoringEngine) -> None:
+    rng = random.Random(7)
+    config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
+    compared = 0
+    for state in engine.states.values():
+        now = state.last_ts
+        expected = usage_expected(state, now, params.norms.usage_customers, config)
+        fast = timers.SilentScores(state, params, config, expected)
+        slow = SilentUsage(state, config.health, expected)
+        for t in moments(state, rng):
+            usage = slow.at(t)
+            health = health_model.value(usage, params.norms, config.health)
+            h, trend, quiet = fast.health_at(t)
+            assert (h, trend, quiet) == (health, usage.trend, usage.quiet_days or 0.0)
+            temperature = rng.uniform(0.0, 100.0)
+            assert fast.risk(temperature, h, trend, quiet) == risk_model.value(
+                temperature, health, usage, config.risk
+            )
+            compared += health is not None
+    assert compared > 500
+
+
 def reference_next_check(
     state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
 ) -> float:
