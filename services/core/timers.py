@@ -11,7 +11,6 @@ P(buys within the horizon) and health only fall, risk only rises, barring old si
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable
 
 from . import billing
@@ -63,7 +62,7 @@ class SilentScores:
         self._health = health
         self._norms = norms
         self._risk = risk
-        self._ref = state.last_ts
+        self._ref = self._usage.reference_ts
         self._rate_half = max(norms.usage_rate_median, 1e-9) / 2.0
         self._breadth_half = max(norms.breadth_median, 1e-9) / 2.0
         probe = self._usage.at(max(state.last_ts, state.first_ts))
@@ -82,9 +81,7 @@ class SilentScores:
             value = health_model.value(usage, self._norms, self._health)
             return value, usage.trend, usage.quiet_days or 0.0
         config = self._health
-        usage = self._usage
-        breadth = usage._mass * 2.0 ** (-(t - usage._ref) / usage._half_life)
-        sampled = len(usage._users) - bisect_left(usage._users, t - usage._window)
+        breadth, sampled = self._usage.breadth_and_sampled_users(t)
         long_rate = _silent_long_rate(state, t, config)
         quiet = max(0.0, (t - state.last_usage_ts) / SECONDS_PER_DAY)
         gap = self._gap
