@@ -206,3 +206,76 @@ def test_clv_expected_curve_equals_one_scalar_call_per_step(model: str) -> None:
         assert fast == slow or all(
             (f != f and s != s) or f == s for f, s in zip(fast, slow, strict=True)
         ), (x, t_x, T, params)
+
+
+def _mutations(raw: dict[str, object], rng: random.Random) -> list[dict[str, object]]:
+    """Variants of a valid event that break (or just bend) the contract one field at a time."""
+    odd_values: list[object] = [
+        None,
+        "",
+        "x" * 129,
+        12,
+        12.5,
+        -1.0,
+        True,
+        float("nan"),
+        float("inf"),
+        2**60,
+        "12.5",
+        [],
+        {},
+        {"order_id": 5},
+        {"plan": "pro", 3: "x"},
+        "eur",
+        "EUR",
+        "2026-02-30T10:00:00Z",
+        "2026-01-01T10:00:00+01:00",
+        "renewed",
+        "nps",
+        7,
+    ]
+    out = []
+    for key in [*raw, "unknown", "amount", "score", "currency", "properties", "user_id"]:
+        for value in rng.sample(odd_values, 6):
+            variant = dict(raw)
+            variant[key] = value
+            out.append(variant)
+        dropped = dict(raw)
+        dropped.pop(key, None)
+        out.append(dropped)
+    return out
+
+
+def test_fast_event_parsing_builds_what_pydantic_builds_and_never_more() -> None:
+    from pydantic import ValidationError
+
+    from vitals.core.events import Event, fast_event
+
+    rng = random.Random(13)
+    sim = simulate(60, START, 40, seed=17, usage_scale=0.3)
+    valid = list(sim.iter_events())
+    fast_hits = 0
+    variants = 0
+    for raw in valid:
+        fast = fast_event(raw)
+        assert fast is not None, raw  # the stream's events all take the fast path
+        fast_hits += 1
+    for raw in rng.sample(valid, 400):
+        for variant in [raw, *_mutations(raw, rng)]:
+            variants += 1
+            fast = fast_event(variant)
+            try:
+                slow: Event | None = Event.model_validate(variant)
+            except ValidationError:
+                slow = None
+            if fast is None:
+                continue
+            assert slow is not None, variant  # never accepts what the validator rejects
+            assert fast == slow, variant
+            assert fast.model_fields_set == slow.model_fields_set
+            assert fast.ts == slow.ts
+            assert fast.model_dump(exclude_none=True) == slow.model_dump(exclude_none=True)
+            assert [type(v) for v in fast.__dict__.values()] == [
+                type(v) for v in slow.__dict__.values()
+            ]
+    assert fast_hits == len(valid) and variants > 10_000
