@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/processor_throughput.py --workloads today  # 1,000 customers only
     .venv/bin/python benchmarks/processor_throughput.py --baseline /path/to/old/checkout
 
-Workloads (``vitals.sim.generator.simulate``, 30 days, seed 7):
+Workloads (``vitals.tools.sim.generator.simulate``, 30 days, seed 7):
   today:      1,000 customers, full usage volume (~100k events: the figure issue 10 started from)
   realistic:  200,000 customers, usage scaled to give >= 1M events (a 30-day month of a big tenant)
 Each is cut into records exactly as ``vitals replay`` does (murmur2 partition of the customer id,
@@ -75,8 +75,12 @@ def build_records(name: str, cache_dir: Path) -> Records:
         with path.open("rb") as f:
             cached: Records = pickle.load(f)
         return cached
-    from vitals.partitioning import kafka_partition
-    from vitals.sim.generator import simulate
+    try:
+        from vitals.platform.partitioning import kafka_partition
+        from vitals.tools.sim.generator import simulate
+    except ImportError:  # a --baseline checkout from before the layout move (issue 9)
+        from vitals.partitioning import kafka_partition  # type: ignore[no-redef]
+        from vitals.sim.generator import simulate  # type: ignore[no-redef]
 
     started = time.perf_counter()
     sim = simulate(customers, SIM_START, days, SEED, usage_scale=scale)

@@ -1,8 +1,8 @@
-"""The read API and dashboard over the Redis projection (DESIGN.md §6).
+"""The read API and dashboard over the Redis projection (docs/design.md §6).
 
 ``create_app(settings, redis=None)`` builds the app; its lifespan opens a ``redis.asyncio`` client
 on a ``BlockingConnectionPool`` unless one is given (then the caller owns and closes it). A blocking
-pool waits for a free connection under load instead of failing (NOTES-kafka-faust.md: redis-py's
+pool waits for a free connection under load instead of failing (docs/measurements.md: redis-py's
 plain asyncio pool raised ``MaxConnectionsError`` -> HTTP 500s).
 """
 
@@ -32,10 +32,10 @@ from vitals.api.routes import (
     status,
     ui,
 )
-from vitals.core.apikeys import ApiKeys
-from vitals.core.settings import Settings
-from vitals.projection.connect import is_cluster
-from vitals.projection.reader import ScoreReader
+from vitals.platform.apikeys import ApiKeys
+from vitals.platform.settings import Settings
+from vitals.projector.connect import is_cluster
+from vitals.projector.reader import ScoreReader
 
 # Connections per API process: one uvicorn worker rarely has more than a few dozen requests
 # waiting on Redis at once; more connections only add server-side memory.

@@ -1,6 +1,6 @@
 """``vitals api``: run the read API and dashboard with uvicorn.
 
-uvloop and httptools when installed (both measured faster; NOTES-kafka-faust.md), no access log (the
+uvloop and httptools when installed (both measured faster; docs/measurements.md), no access log (the
 metrics count requests), and ``gc.freeze()`` once the server has started: everything allocated at
 start-up (app, routes, pools) leaves the collector's generations, which took the p99 under load from
 21–36 ms to 5–10 ms in the measurements.
@@ -17,7 +17,7 @@ import click
 import uvicorn
 
 from vitals.api.app import create_app
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from vitals.api.problems import Problem
-from vitals.projection import keys
+from vitals.projector import keys
 
 # The marker is read at most this often per API process: one EXISTS per second, not per request.
 READY_CACHE_S = 1.0

@@ -32,8 +32,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitals.core.apikeys import ApiKeys
-from vitals.core.settings import Settings
+from vitals.platform.apikeys import ApiKeys
+from vitals.platform.settings import Settings
 
 from . import cloudevents, stripe_map
 from .adapters import Adapters
@@ -84,7 +84,8 @@ def create_app(
 
     ``clock``: Unix seconds now, for the future-timestamp check (``max_future_skew_s``).
     ``freeze_gc_after_startup``: move start-up objects out of the garbage collector's reach
-    (``gc.freeze()``), which cut tail latency under load (NOTES); for the server, not for tests.
+    (``gc.freeze()``), which cut tail latency under load (docs/measurements.md); for the server,
+    not for tests.
     """
     event_sink: EventSink = sink if sink is not None else KafkaEventSink(settings)
     keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())

@@ -66,7 +66,7 @@ def ingest(host: str | None, port: int | None, log_level: str, access_log: bool)
     """Run the HTTP ingest service (POST /v1/batch -> Kafka `events`)."""
     import uvicorn
 
-    from vitals.core.settings import Settings
+    from vitals.platform.settings import Settings
 
     from .app import create_app
 
@@ -77,7 +77,7 @@ def ingest(host: str | None, port: int | None, log_level: str, access_log: bool)
         app,
         host=host or settings.ingest_host,
         port=port or settings.ingest_port,
-        # uvloop and httptools: the fastest pair measured on this stack (NOTES); optional.
+        # uvloop and httptools: the fastest pair measured here (docs/measurements.md); optional.
         loop="uvloop" if _available("uvloop") else "asyncio",
         http="httptools" if _available("httptools") else "h11",
         lifespan="on",

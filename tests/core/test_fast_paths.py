@@ -25,7 +25,7 @@ from vitals.core.params import DEFAULT_PARAMS, ScoringParams
 from vitals.core.repurchase import crossing_time as repurchase_crossing
 from vitals.core.state import CustomerState
 from vitals.core.usage import SilentUsage, tenure_days, usage_expected
-from vitals.sim.generator import simulate
+from vitals.tools.sim.generator import simulate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CUSTOMERS = 100
@@ -185,7 +185,7 @@ def test_next_check_equals_the_bisection_over_full_evaluations(engine: ScoringEn
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
 def test_clv_expected_curve_equals_one_scalar_call_per_step(model: str) -> None:
-    from vitals.core import bgnbd, mbgnbd
+    from vitals.core.models import bgnbd, mbgnbd
     from vitals.core.clv import _expected_curve
 
     scalar = bgnbd.expected_purchases if model == "bgnbd" else mbgnbd.expected_purchases

@@ -9,9 +9,9 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RETRY_AFTER_S
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 

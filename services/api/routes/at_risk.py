@@ -11,8 +11,8 @@ from starlette.responses import Response
 from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
-from vitals.projection.keys import Order
-from vitals.projection.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
+from vitals.projector.keys import Order
+from vitals.projector.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
 
 router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess, ProjectionReady])
 

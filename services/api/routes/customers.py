@@ -12,7 +12,7 @@ from vitals.api.deps import ReadAccess, ReaderDep
 from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
 from vitals.core.events import MAX_ID_LENGTH
-from vitals.projection.reader import MAX_HISTORY_LIMIT
+from vitals.projector.reader import MAX_HISTORY_LIMIT
 
 router = APIRouter(
     prefix="/v1/customers", tags=["customers"], dependencies=[ReadAccess, ProjectionReady]

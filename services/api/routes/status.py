@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from vitals.api.deps import LagProbeDep, ReadAccess, ReaderDep
 from vitals.api.problems import Problem
-from vitals.projection import keys
+from vitals.projector import keys
 
 router = APIRouter(tags=["status"], dependencies=[ReadAccess])
 
