@@ -185,8 +185,8 @@ def test_next_check_equals_the_bisection_over_full_evaluations(engine: ScoringEn
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
 def test_clv_expected_curve_equals_one_scalar_call_per_step(model: str) -> None:
-    from vitals.core.models import bgnbd, mbgnbd
     from vitals.core.clv import _expected_curve
+    from vitals.core.models import bgnbd, mbgnbd
 
     scalar = bgnbd.expected_purchases if model == "bgnbd" else mbgnbd.expected_purchases
     rng = random.Random(3)
