@@ -11,6 +11,7 @@ P(buys within the horizon) and health only fall, risk only rises, barring old si
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import billing
@@ -140,18 +141,31 @@ def _silent_short_rate(state: CustomerState, now: float, config: HealthConfig) -
 
 
 def _first_crossing(
-    value_at: Callable[[float], float], threshold: float, start: float, end: float, falling: bool
+    value_at: Callable[[float], float],
+    threshold: float,
+    start: float,
+    end: float,
+    falling: bool,
+    not_after: float = math.inf,
 ) -> float | None:
-    """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never."""
+    """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never.
+
+    ``not_after``: the caller only wants a crossing earlier than this (an earlier candidate is
+    known), so the search stops, returning None, once its lower end reaches it: the answer would
+    lie above the lower end. The steps it does take are the full search's, so any crossing it
+    returns is the very one the full search returns.
+    """
 
     def crossed(t: float) -> bool:
         v = value_at(t)
         return v < threshold if falling else v > threshold
 
-    if crossed(start) or not crossed(end):
+    if start >= not_after or crossed(start) or not crossed(end):
         return None
     lo, hi = start, end
     while hi - lo > BISECTION_TOLERANCE_S:
+        if lo >= not_after:
+            return None
         mid = (lo + hi) / 2.0
         if crossed(mid):
             hi = mid
@@ -214,9 +228,13 @@ def next_check(
     lower_t = [b for _, b in config.bands.temperature if 0 < b < current_t]
     if config.bands.quadrant_temperature < current_t:
         lower_t.append(config.bands.quadrant_temperature)
+
+    def earliest() -> float:
+        return min(t for t in candidates if t > now)  # the horizon is always one
+
     if lower_t and state.sub_status != "cancelled":
         when = _first_crossing(
-            temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, falling=True
+            temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, True, earliest()
         )
         if when is not None:
             candidates.append(when)
@@ -227,14 +245,16 @@ def next_check(
             lower.append(config.bands.quadrant_health)
         if lower:
             when = _first_crossing(
-                health_at, max(lower) - ROUNDING_MARGIN, now, horizon, falling=True
+                health_at, max(lower) - ROUNDING_MARGIN, now, horizon, True, earliest()
             )
             if when is not None:
                 candidates.append(when)
     current_risk = risk_at(now)
     upper = [b for _, b in config.bands.risk if b > current_risk]
     if upper:
-        when = _first_crossing(risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, falling=False)
+        when = _first_crossing(
+            risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, False, earliest()
+        )
         if when is not None:
             candidates.append(when)
 
