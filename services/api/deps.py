@@ -15,13 +15,13 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from vitals.api.kafka_status import LagProbe
-from vitals.api.problems import Problem
 from vitals.notifier.acks import AckStore
 from vitals.notifier.delivery_log import RedisDeliveryLog
 from vitals.notifier.destinations import RedisDestinationStore
 from vitals.notifier.history import AlertHistory
 from vitals.notifier.rules_store import RulesStore
 from vitals.platform.apikeys import ADMIN_SCOPE, READ_SCOPE, ApiKeys, presented_key
+from vitals.platform.problems import Problem
 from vitals.platform.settings import Settings
 from vitals.projector.reader import ScoreReader
 

@@ -6,9 +6,10 @@ keeps /metrics to this service's numbers.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
 from vitals.core.events import Event
+from vitals.platform.http_metrics import RequestMetrics
 
 # Request latency buckets (seconds): validation of a full batch takes milliseconds, acks=all a
 # few more; the top buckets catch waits on an unhealthy Kafka up to the delivery timeout.
@@ -46,13 +47,7 @@ class IngestMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.request_seconds = Histogram(
-            "vitals_ingest_request_seconds",
-            "HTTP request latency, by route.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.http = RequestMetrics("ingest", LATENCY_BUCKETS, self.registry)
 
     def rejected(self, field: str | None, is_object: bool) -> None:
         """Count a rejected event under the contract field at fault, "not_object" or

@@ -21,15 +21,11 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from vitals.notifier.delivery_log import DELIVERY_LOG_TTL_S
-from vitals.notifier.destinations import KEY_PREFIX
+from vitals.platform.keyspace import ACK_KEY, SNOOZE_KEY
 
 # As long as the delivery log remembers deliveries (longer than the `alerts` topic's retention):
 # every replayable alert still meets its ack or snooze.
 RETENTION_S = DELIVERY_LOG_TTL_S
-ACK_KEY = KEY_PREFIX + "ack:"
-# Rule names hold no ':' (vitals.core.alert_rules.RULES), so "<rule>:<customer_id>" is unambiguous
-# whatever characters the customer id has.
-SNOOZE_KEY = KEY_PREFIX + "snooze:"
 
 Suppression = Literal["acked", "snoozed"]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 from collections import deque
 from typing import Any
@@ -29,10 +28,12 @@ from vitals.notifier.destinations import Destination, DestinationStore, RedisDes
 from vitals.notifier.history import AlertHistory
 from vitals.notifier.notifier import STOP_DEADLINE_S, Notifier
 from vitals.notifier.worker import ABANDONED, FAILED
+from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The setting (Settings.alert_destinations) by its environment name, for error messages.
 ENV_DESTINATIONS = "VITALS_ALERT_DESTINATIONS"
 GROUP_ID = "vitals-notifier"
 # A new consumer group starts at the end of `alerts`: a first deployment must not post weeks
@@ -193,8 +194,8 @@ async def run_notifier(
 )
 def notifier(stop_deadline: float, start_at: str) -> None:
     """Deliver alerts from the `alerts` topic to Slack, Teams, Google Chat, Discord, webhooks."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging("info")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -205,7 +206,7 @@ def notifier(stop_deadline: float, start_at: str) -> None:
             settings,
             stop,
             stop_deadline_s=stop_deadline,
-            bootstrap_json=os.environ.get(ENV_DESTINATIONS),
+            bootstrap_json=settings.alert_destinations.get_secret_value() or None,
             auto_offset_reset=start_at,
         )
 

@@ -13,13 +13,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from vitals.notifier.destinations import KEY_PREFIX
+from vitals.platform.keyspace import DELIVERY_KEY
 
 # acked / snoozed: not sent because a CSM acknowledged the alert or snoozed its (customer, rule).
 Status = Literal["queued", "retrying", "delivered", "dead", "acked", "snoozed"]
 # 30 days: above Kafka's default 7-day retention for `alerts`, with room for a longer one.
 DELIVERY_LOG_TTL_S = 30 * 24 * 3600
-DELIVERY_KEY = KEY_PREFIX + "delivery:"
 
 
 class DeliveryState(BaseModel):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from vitals.notifier.errors import DestinationError
+from vitals.platform.keyspace import DESTINATIONS_KEY
 
 Kind = Literal["slack", "teams", "gchat", "discord", "webhook"]
 Severity = Literal["info", "warning", "critical"]
@@ -195,10 +196,6 @@ class InMemoryDestinationStore:
 
     async def delete(self, destination_id: str) -> bool:
         return self._items.pop(destination_id, None) is not None
-
-
-KEY_PREFIX = "vitals:alerts:"
-DESTINATIONS_KEY = KEY_PREFIX + "destinations"
 
 
 class RedisDestinationStore:

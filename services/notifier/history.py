@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from vitals.notifier.delivery_log import DELIVERY_LOG_TTL_S
-from vitals.notifier.destinations import KEY_PREFIX
+from vitals.platform.keyspace import ALERT_KEY, CUSTOMER_RECENT_KEY, RECENT_KEY
 
 # Alerts listed across all customers: a few weeks of a busy book of business, ~10-20 MB of JSON.
 MAX_RECENT = 10_000
@@ -26,10 +26,6 @@ MAX_PER_CUSTOMER = 200
 HISTORY_TTL_S = DELIVERY_LOG_TTL_S
 # The most alerts one call returns.
 MAX_LIMIT = 500
-
-ALERT_KEY = KEY_PREFIX + "alert:"
-RECENT_KEY = KEY_PREFIX + "recent"
-CUSTOMER_RECENT_KEY = KEY_PREFIX + "recent:customer:"
 
 
 class History(Protocol):

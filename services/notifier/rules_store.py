@@ -18,9 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vitals.core.alert_rules import RULES
 from vitals.core.config import AlertConfig, ScoringConfig
-from vitals.notifier.destinations import KEY_PREFIX
+from vitals.platform.keyspace import RULES_KEY
 
-RULES_KEY = KEY_PREFIX + "rules"
 # Upper bound of every "days" setting: beyond a year a rule no longer describes a change
 # worth paging anyone about, and a typo (700 for 7.00) is caught rather than silencing a rule.
 MAX_DAYS = 365.0

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
     # Subscription metadata key holding the Vitals customer_id; without it, Stripe's customer id.
     stripe_customer_id_key: str = "vitals_customer_id"
+    # --- notifier ------------------------------------------------------------------------------
+    # Destinations written to Redis when the notifier starts (JSON list, as PUT /v1/destinations
+    # takes them); empty = keep what Redis holds. Secret: it carries webhook URLs and signing keys.
+    alert_destinations: SecretStr = SecretStr("")
     # API keys: "key:scope1,scope2;key2:scope". Empty = open (development only).
     api_keys: SecretStr = SecretStr("")
     environment: Literal["dev", "prod"] = "dev"

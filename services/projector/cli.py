@@ -22,8 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from vitals.platform import keyspace as keys
 from vitals.platform.settings import Settings
-from vitals.projector import keys
 from vitals.projector.connect import connect
 from vitals.projector.partitions import TopicMissing, topic_partitions
 from vitals.projector.writer import ScoreProjection

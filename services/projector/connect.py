@@ -2,7 +2,8 @@
 
 ``VITALS_REDIS_URL`` names one node either way; ``connect`` asks it (``INFO cluster``) and returns a
 ``RedisCluster`` client when cluster mode is on, so moving to a cluster needs no new setting: point
-the URL at any master and run ``vitals rebuild-redis`` (the key layout differs: keys.py).
+the URL at any master and run ``vitals rebuild-redis`` (the key layout differs:
+platform/keyspace.py).
 """
 
 from __future__ import annotations

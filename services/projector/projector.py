@@ -31,6 +31,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 from vitals.projector.connect import connect
 from vitals.projector.writer import ScoreProjection
@@ -115,8 +116,8 @@ def projector(metrics_port: int) -> None:
     """
     from prometheus_client import start_http_server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging("info")
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
     click.echo(

@@ -13,10 +13,11 @@ others are inserted, removed or re-scored; a customer whose own score moves acro
 between two pages may be served twice or skipped — it is shown at its new place on the next refresh.
 
 Every list the API offers — all customers, or one owner, segment, quadrant or band, each of one
-status — is one ranked set per shard (keys.py). A page is one Lua call per shard and status: seek
-to the cursor (ZSCORE + ZRANK, or a binary search among equal values), read ``limit + 1`` ids and
-their records; O(log n + page). The calls' rows are merged by (value, id) in Python: exact, since
-each customer is in one shard and one status. ``status=all`` merges the active and churned lists.
+status — is one ranked set per shard (keyspace.py). A page is one Lua call per shard and status:
+seek to the cursor (ZSCORE + ZRANK, or a binary search among equal values), read ``limit + 1`` ids
+and their records; O(log n + page). The calls' rows are merged by (value, id) in Python: exact,
+since each customer is in one shard and one status. ``status=all`` merges the active and churned
+lists.
 
 Two or more of owner/segment/quadrant/band at once: the most selective kind of list (owner, then
 segment, band, quadrant) is walked and the other filters are checked on each record's header, at
@@ -37,8 +38,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from vitals.projector import codec, keys
-from vitals.projector.keys import Order
+from vitals.platform import keyspace as keys
+from vitals.platform.keyspace import Order
+from vitals.projector import codec
 
 # Largest page a client may ask for: one page is one Lua call per shard holding Redis for its
 # duration, and 200 snapshots (~300 KB of JSON) is more than a screen shows.

@@ -9,7 +9,7 @@ one and, atomically per customer,
 * re-applies it idempotently when it is the same instant (every write is a set, not an increment);
 * otherwise stores the record (codec.py: index header, daily history, compressed exact JSON),
   moves the customer between the ranked lists and population counts of its old and new
-  owner/segment/quadrant/band/status (keys.py), updates the day's history point and advances the
+  owner/segment/quadrant/band/status (keyspace.py), updates the day's history point and advances the
   shard's watermark.
 
 Throughput: a batch is grouped by shard and each shard's part is ONE script call (not one per
@@ -36,7 +36,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from vitals.projector import codec, keys
+from vitals.platform import keyspace as keys
+from vitals.projector import codec
 
 log = logging.getLogger(__name__)
 

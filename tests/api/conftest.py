@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from vitals.api.app import create_app
+from vitals.platform import keyspace as keys
 from vitals.platform.settings import Settings
-from vitals.projector import keys
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from vitals.platform import keyspace as keys
 from vitals.platform.settings import Settings, to_env
-from vitals.projector import codec, keys
+from vitals.projector import codec
 from vitals.projector.projector import group_id
 from vitals.tools.sim.generator import simulate
 

@@ -8,15 +8,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from vitals.notifier.acks import (
-    ACK_KEY,
-    RETENTION_S,
-    SNOOZE_KEY,
-    Ack,
-    AckStore,
-    InMemoryAckStore,
-    suppression,
-)
+from vitals.notifier.acks import RETENTION_S, Ack, AckStore, InMemoryAckStore, suppression
+from vitals.platform.keyspace import ACK_KEY, SNOOZE_KEY
 
 
 def test_suppression_compares_the_snooze_with_the_raise_time() -> None:

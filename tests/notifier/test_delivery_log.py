@@ -4,7 +4,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from vitals.notifier.delivery_log import (
-    DELIVERY_KEY,
     DELIVERY_LOG_TTL_S,
     DeliveryLog,
     DeliveryState,
@@ -12,6 +11,7 @@ from vitals.notifier.delivery_log import (
     RedisDeliveryLog,
     is_delivered,
 )
+from vitals.platform.keyspace import DELIVERY_KEY
 
 
 @pytest.fixture(params=["memory", "redis"])

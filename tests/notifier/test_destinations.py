@@ -10,7 +10,6 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from vitals.notifier.destinations import (
-    DESTINATIONS_KEY,
     Destination,
     DestinationStore,
     InMemoryDestinationStore,
@@ -19,6 +18,7 @@ from vitals.notifier.destinations import (
     mask_url,
     public_view,
 )
+from vitals.platform.keyspace import DESTINATIONS_KEY
 
 SLACK_URL = "https://hooks.slack.com/services/T0000SECRET/B0000SECRET/abcdefghSECRETXYZW"
 

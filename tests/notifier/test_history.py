@@ -5,14 +5,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from vitals.notifier.history import (
-    ALERT_KEY,
-    CUSTOMER_RECENT_KEY,
-    HISTORY_TTL_S,
-    RECENT_KEY,
-    AlertHistory,
-    InMemoryAlertHistory,
-)
+from vitals.notifier.history import HISTORY_TTL_S, AlertHistory, InMemoryAlertHistory
+from vitals.platform.keyspace import ALERT_KEY, CUSTOMER_RECENT_KEY, RECENT_KEY
 
 from .support import make_alert
 

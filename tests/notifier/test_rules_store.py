@@ -9,7 +9,8 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
-from vitals.notifier.rules_store import RULES_KEY, RulesStore, apply_overrides, validate_overrides
+from vitals.notifier.rules_store import RulesStore, apply_overrides, validate_overrides
+from vitals.platform.keyspace import RULES_KEY
 
 
 def test_apply_overrides_replaces_only_the_named_alert_fields() -> None:

@@ -5,8 +5,8 @@ from aiokafka import AIOKafkaProducer
 from click.testing import CliRunner
 from redis.asyncio import Redis
 
+from vitals.platform import keyspace as keys
 from vitals.platform.settings import Settings
-from vitals.projector import keys
 from vitals.projector.cli import rebuild, rebuild_redis
 from vitals.projector.reader import ScoreReader
 

@@ -4,9 +4,9 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from vitals.platform.keyspace import Order
 from vitals.projector import reader as reader_module
 from vitals.projector.codec import DAY_S
-from vitals.projector.keys import Order
 from vitals.projector.reader import MAX_PAGE_LIMIT, InvalidCursor, ScoreReader, encode_cursor
 from vitals.projector.writer import ScoreProjection
 

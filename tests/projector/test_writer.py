@@ -6,7 +6,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from vitals.projector import codec, keys
+from vitals.platform import keyspace as keys
+from vitals.projector import codec
 from vitals.projector.writer import ScoreProjection
 
 from .support import make_snapshot

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 
 from vitals.api.deps import AcksDep, AlertHistoryDep, DeliveryLogDep, ReadAccess
-from vitals.api.problems import Problem
 from vitals.core.events import MAX_ID_LENGTH
 from vitals.notifier.acks import Ack, Acks, suppression
 from vitals.notifier.delivery_log import DeliveryLog
 from vitals.notifier.history import MAX_LIMIT, History
+from vitals.platform.problems import Problem
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[ReadAccess])
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
-from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
-from vitals.projector.keys import Order
+from vitals.platform.keyspace import Order
+from vitals.platform.problems import Problem
 from vitals.projector.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
 
 router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess, ProjectionReady])

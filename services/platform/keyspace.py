@@ -1,4 +1,14 @@
-"""Every Redis key of the score projection, in one place, with the reason for its shape.
+"""Every Redis key of Vitals, in one place, with the reason for its shape.
+
+Three prefixes, one per writer, so each can be deleted or rebuilt without touching the others:
+
+    vitals:proj:    the score projection (projector, `vitals rebuild-redis`; read by the API)
+    vitals:alerts:  destinations, alert-rule overrides, acks and snoozes (API), alert history and
+                    delivery states (notifier)
+    vitals:growth:  the growth projection (the scorer's growth agent; read by the API)
+
+The score projection
+--------------------
 
 Layout (``P`` = the projection prefix, default ``vitals:proj:``; ``{t}`` = the shard's hash tag;
 ``{cid}`` = customer id):
@@ -144,3 +154,26 @@ def ready(prefix: str = PREFIX) -> str:
     after a flush writes it again on its first batch.
     """
     return f"{prefix}ready"
+
+
+# --- alerts (vitals:alerts:*) ------------------------------------------------------------------
+ALERTS_PREFIX: Final = "vitals:alerts:"
+# hash: destination id -> destination JSON (secrets included; the API never returns them).
+DESTINATIONS_KEY: Final = ALERTS_PREFIX + "destinations"
+# string: the alert-rule overrides (PUT /v1/alert-rules), polled by the scorer.
+RULES_KEY: Final = ALERTS_PREFIX + "rules"
+# string per alert id: who acknowledged it and when.
+ACK_KEY: Final = ALERTS_PREFIX + "ack:"
+# string per "<rule>:<customer_id>": snoozed until. Rule names hold no ':'
+# (vitals.core.alert_rules.RULES), so the pair is unambiguous whatever the customer id holds.
+SNOOZE_KEY: Final = ALERTS_PREFIX + "snooze:"
+# string per alert id: the alert body; zsets of recent alert ids, overall and per customer.
+ALERT_KEY: Final = ALERTS_PREFIX + "alert:"
+RECENT_KEY: Final = ALERTS_PREFIX + "recent"
+CUSTOMER_RECENT_KEY: Final = ALERTS_PREFIX + "recent:customer:"
+# hash per alert id: destination id -> delivery state.
+DELIVERY_KEY: Final = ALERTS_PREFIX + "delivery:"
+
+# --- growth (vitals:growth:*) ------------------------------------------------------------------
+# The growth projection's keys, under this prefix (growth/projection.py lays them out).
+GROWTH_PREFIX: Final = "vitals:growth:"

@@ -1,9 +1,10 @@
-"""Prometheus metrics of the API: latency by route and requests by status.
+"""Prometheus metrics of an HTTP service: latency and requests by route, method and status.
 
-A plain ASGI middleware (not ``BaseHTTPMiddleware``, which costs a task per request). The route
-label is the route's path template (``/v1/customers/{customer_id}``), never the raw path, so a scan
-of customer ids cannot blow up the number of series. Each app has its own registry, so several apps
-in one process (tests) do not collide.
+A plain ASGI middleware (not ``BaseHTTPMiddleware``, which costs a task per request), used by
+ingest and the API alike. The route label is the matched route's path template
+(``/v1/customers/{customer_id}``), never the raw path, so a scan of ids or of made-up paths cannot
+blow up the number of series. Collectors live on a registry the caller passes (one per app), so
+several apps in one process (tests) do not collide and /metrics shows the service's own numbers.
 """
 
 from __future__ import annotations
@@ -14,34 +15,34 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Buckets in seconds: p99 ≈ 2 ms for Redis-backed reads at 1k req/s (docs/measurements.md), so
-# the low end is fine-grained; the top catches the /v1/status Kafka round trips (timeout 3 s).
-LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Label of requests that matched no route (404s of any path).
 UNMATCHED_ROUTE = "unmatched"
 
 
-class ApiMetrics:
-    """The collectors, registered in their own ``registry``."""
+class RequestMetrics:
+    """``vitals_<service>_request_duration_seconds`` and ``vitals_<service>_requests_total``."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(
+        self, service: str, buckets: tuple[float, ...], registry: CollectorRegistry
+    ) -> None:
+        self.registry = registry
         self.latency = Histogram(
-            "vitals_api_request_duration_seconds",
-            "Time to answer an API request, by route template and method.",
+            f"vitals_{service}_request_duration_seconds",
+            f"Time to answer a {service} request, by route template and method.",
             ("route", "method"),
-            buckets=LATENCY_BUCKETS_S,
-            registry=self.registry,
+            buckets=buckets,
+            registry=registry,
         )
         self.requests = Counter(
-            "vitals_api_requests",
-            "API requests answered, by route template, method and HTTP status.",
+            f"vitals_{service}_requests",
+            f"{service} requests answered, by route template, method and HTTP status.",
             ("route", "method", "status"),
-            registry=self.registry,
+            registry=registry,
         )
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
