@@ -8,6 +8,7 @@ renewed event), or on the profile's renewal_date when that is later (contracts s
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 
@@ -51,6 +52,13 @@ def renewal_date_ts(state: CustomerState) -> float | None:
     renewal = state.profile.get("renewal_date")
     if not isinstance(renewal, str):
         return None
+    return _parse_renewal_date(renewal)
+
+
+# Scoring reads the same few renewal dates many times per evaluation (temperature, overdue days,
+# the timers' bisection): parse each text once. Bounded: a tenant has few distinct dates.
+@functools.lru_cache(maxsize=4096)
+def _parse_renewal_date(renewal: str) -> float | None:
     try:
         # The contract allows a lower-case 't'/'z' (RFC 3339); fromisoformat does not.
         when = datetime.fromisoformat(renewal.upper())

@@ -14,6 +14,7 @@ Rules worth knowing (the schema says the same):
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal, get_args
@@ -212,33 +213,43 @@ class Event(BaseModel):
         # The field validator just parsed this very string: reuse it instead of parsing twice.
         text, ts = _LAST_PARSED
         self._ts = ts if text is self.timestamp else parse_timestamp(self.timestamp)
-        kind = self.type
-        if kind == "usage" and self.name is None:
-            raise ValueError("name: required for usage events (the feature or action used)")
-        if kind == "subscription":
-            _require_name_in(self.name, SUBSCRIPTION_NAMES, kind)
-        elif kind == "support":
-            _require_name_in(self.name, SUPPORT_NAMES, kind)
-        elif kind == "feedback":
-            _require_name_in(self.name, FEEDBACK_NAMES, kind)
-            if self.score is None:
-                raise ValueError("score: required for feedback events")
-            low, high = FEEDBACK_SCORE_RANGE[str(self.name)]
-            if not low <= self.score <= high:
-                raise ValueError(f"score: {self.name} scores run from {low:g} to {high:g}")
-        elif kind == "purchase" and self.amount is None:
-            raise ValueError("amount: required for purchase events (the order value)")
-        if kind == "subscription":
-            _check_subscription_properties(self.properties)
-        elif kind == "purchase":
-            _check_purchase_properties(self.properties)
-        elif kind == "profile":
-            _check_profile(self.properties)
-        elif kind in GROWTH_EVENT_TYPES:
-            check_growth_event(kind, self.name, self.properties)
-        if self.score is not None and kind != "feedback":
-            raise ValueError("score: only feedback events carry a score")
+        _check_type_rules(self.type, self.name, self.amount, self.score, self.properties)
         return self
+
+
+def _check_type_rules(
+    kind: str,
+    name: str | None,
+    amount: float | None,
+    score: float | None,
+    properties: dict[str, Any] | None,
+) -> None:
+    """The per-type rules of the contract (Event's model validator and the fast path share it)."""
+    if kind == "usage" and name is None:
+        raise ValueError("name: required for usage events (the feature or action used)")
+    if kind == "subscription":
+        _require_name_in(name, SUBSCRIPTION_NAMES, kind)
+    elif kind == "support":
+        _require_name_in(name, SUPPORT_NAMES, kind)
+    elif kind == "feedback":
+        _require_name_in(name, FEEDBACK_NAMES, kind)
+        if score is None:
+            raise ValueError("score: required for feedback events")
+        low, high = FEEDBACK_SCORE_RANGE[str(name)]
+        if not low <= score <= high:
+            raise ValueError(f"score: {name} scores run from {low:g} to {high:g}")
+    elif kind == "purchase" and amount is None:
+        raise ValueError("amount: required for purchase events (the order value)")
+    if kind == "subscription":
+        _check_subscription_properties(properties)
+    elif kind == "purchase":
+        _check_purchase_properties(properties)
+    elif kind == "profile":
+        _check_profile(properties)
+    elif kind in GROWTH_EVENT_TYPES:
+        check_growth_event(kind, name, properties)
+    if score is not None and kind != "feedback":
+        raise ValueError("score: only feedback events carry a score")
 
 
 def _require_name_in(name: str | None, allowed: frozenset[str], kind: str) -> None:
@@ -341,6 +352,9 @@ def parse_event(raw: Any) -> Event:
     """
     if not isinstance(raw, dict):
         raise InvalidEvent(f"an event must be a JSON object, got {_json_type(raw)}")
+    fast = fast_event(raw)
+    if fast is not None:
+        return fast
     try:
         return Event.model_validate(raw)
     except ValidationError as err:
@@ -371,3 +385,102 @@ def _describe(err: ValidationError) -> tuple[str, str | None]:
     # Model-level checks put the field first in their message ("name: required for ...").
     field = message.split(":", 1)[0].split(".")[0]
     return message, field if field in Event.model_fields else None
+
+
+# ---- the fast path -----------------------------------------------------------------------------
+# Validating with pydantic and building its model costs ~20 µs per event, most of the scorer's
+# per-event budget. ``fast_event`` checks the same contract in plain Python for the events that
+# obviously meet it (exact JSON types, no surprises) and builds the Event the way
+# ``model_construct`` does; anything it is not sure about returns None and goes through pydantic,
+# which accepts or rejects it with its own message. So it must never accept what pydantic
+# rejects, nor build different values: tests/core/test_fast_paths.py compares the two over
+# simulated streams and mutated events.
+
+_FIELD_NAMES = frozenset(Event.model_fields)
+_EVENT_TYPE_SET = frozenset(EVENT_TYPES)
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_new_event = object.__new__
+_set = object.__setattr__
+
+
+def _short_text(value: Any, limit: int) -> bool:
+    return type(value) is str and 0 < len(value) <= limit
+
+
+def _number(value: Any) -> float | None:
+    """A finite JSON number as pydantic's strict float gives it; None when unsure."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int and -_EXACT_INT < value < _EXACT_INT:
+        return float(value)
+    return None
+
+
+# Integers beyond 2^53 are left to pydantic (float conversion there is its business).
+_EXACT_INT = 2**53
+
+
+def fast_event(raw: dict[str, Any]) -> Event | None:
+    """The Event pydantic would build from ``raw``, or None to let pydantic decide."""
+    if not _FIELD_NAMES.issuperset(raw):
+        return None
+    get = raw.get
+    event_id, customer_id, kind = get("event_id"), get("customer_id"), get("type")
+    timestamp = get("timestamp")
+    if not (
+        _short_text(event_id, MAX_ID_LENGTH)
+        and _short_text(customer_id, MAX_ID_LENGTH)
+        and type(kind) is str
+        and kind in _EVENT_TYPE_SET
+        and type(timestamp) is str
+    ):
+        return None
+    user_id, name, amount = get("user_id"), get("name"), get("amount")
+    currency, score, properties = get("currency"), get("score"), get("properties")
+    if user_id is not None and not _short_text(user_id, MAX_ID_LENGTH):
+        return None
+    if name is not None and not _short_text(name, MAX_NAME_LENGTH):
+        return None
+    if amount is not None:
+        amount = _number(amount)
+        if amount is None or amount < 0:
+            return None
+    if currency is not None and not (
+        type(currency) is str and len(currency) == 3 and _CURRENCY_RE.fullmatch(currency)
+    ):
+        return None
+    if score is not None:
+        score = _number(score)
+        if score is None:
+            return None
+    if properties is not None:
+        if type(properties) is not dict or not all(type(k) is str for k in properties):
+            return None
+        properties = dict(properties)
+    try:
+        ts = parse_timestamp(timestamp)
+        _check_type_rules(kind, name, amount, score, properties)
+    except ValueError:
+        return None
+    event = _new_event(Event)
+    _set(
+        event,
+        "__dict__",
+        {
+            "event_id": event_id,
+            "customer_id": customer_id,
+            "type": kind,
+            "timestamp": timestamp,
+            "user_id": user_id,
+            "name": name,
+            "amount": amount,
+            "currency": currency,
+            "score": score,
+            "properties": properties,
+        },
+    )
+    _set(event, "__pydantic_fields_set__", set(raw))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", {"_ts": ts})
+    return event

@@ -331,3 +331,176 @@ def days_to_renewal(state: CustomerState, now: float) -> float | None:
 
 def _times(n: int) -> str:
     return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+class TemperatureCurve:
+    """``evaluate(state, t, ...).raw`` at any time t, without components or reasons.
+
+    The silence timers solve for band crossings by bisection, a few dozen temperatures per
+    customer: everything that does not depend on t (the model branch, sBG parameters, the billing
+    schedule, the parsed renewal date) is computed once here, p_base is kept per number of
+    renewals due, and no sentence is written. The arithmetic is evaluate's, operation for
+    operation, so ``at(t) == evaluate(state, t, ...).raw`` exactly (tests/core/test_fast_paths.py
+    checks it over many generated customers and times).
+    """
+
+    __slots__ = (
+        "_config",
+        "_due",
+        "_horizon_s",
+        "_kind",
+        "_n",
+        "_p_base",
+        "_p_by_k",
+        "_params",
+        "_period_s",
+        "_sbg",
+        "_shift",
+        "_state",
+        "_stated",
+    )
+
+    def __init__(
+        self, state: CustomerState, params: PopulationParams, config: TemperatureConfig
+    ) -> None:
+        self._state = state
+        self._params = params
+        self._config = config
+        self._stated = billing.renewal_date_ts(state)
+        self._due = billing.next_renewal_due(state, config)
+        self._period_s = billing.period_days(state, config) * SECONDS_PER_DAY
+        self._horizon_s = config.horizon_days * SECONDS_PER_DAY
+        self._p_by_k: dict[int, float] = {}
+        self._p_base = 0.0
+        self._n = 0.0
+        self._sbg: sbg.SBGParams | None = None
+        if state.sub_status == "cancelled":
+            self._kind = "cancelled"
+        elif state.sub_status == "active" and not state.sub_paid_ts:
+            self._kind = "unpaid"
+            self._p_base = (
+                config.trial_conversion_prior if state.sub_trial else config.free_conversion_prior
+            )
+        elif state.sub_status == "active":
+            self._kind = "sbg"
+            self._sbg = sbg_params_for(state, params, config)
+            self._n = float(state.renewals_survived)
+        elif state.purchases > 0:
+            self._kind = "purchase"
+        else:
+            self._kind = "prior"
+            alpha, beta = sbg_params_for(state, params, config)
+            k = max(1, math.ceil(config.horizon_days / billing.period_days(state, config)))
+            self._p_base = self._shifted(sbg.p_survive_horizon(0.0, float(k), alpha, beta), False)
+        self._shift = (
+            config.purchase_log_odds_shift
+            if self._kind == "purchase"
+            else config.subscription_log_odds_shift
+        )
+
+    def _shifted(self, p_base: float, purchase: bool) -> float:
+        config = self._config
+        shift = config.purchase_log_odds_shift if purchase else config.subscription_log_odds_shift
+        return sigmoid(logit(p_base) + shift) if shift else p_base
+
+    def _renewals_within(self, now: float) -> int:
+        # billing.renewals_within with the schedule computed once.
+        period, due = self._period_s, self._due
+        if due is None:
+            return max(1, math.ceil(self._horizon_s / period))
+        end = now + self._horizon_s
+        if due > end:
+            return 1
+        return max(1, 1 + math.floor((end - max(due, now)) / period))
+
+    def at(self, now: float) -> float:
+        kind = self._kind
+        if kind == "cancelled":
+            return 0.0
+        if kind == "sbg":
+            k = self._renewals_within(now)
+            p_base = self._p_by_k.get(k)
+            if p_base is None:
+                alpha, beta = self._sbg  # type: ignore[misc]
+                p_base = self._shifted(
+                    sbg.p_survive_horizon(self._n, float(k), alpha, beta), purchase=False
+                )
+                self._p_by_k[k] = p_base
+        elif kind == "purchase":
+            p_base = self._shifted(
+                p_buy_within(self._state, now, self._params, self._config)[0], purchase=True
+            )
+        else:
+            p_base = self._p_base
+        deltas = self._deltas(now)
+        total = logit(p_base) + sum(deltas)
+        return 100.0 * sigmoid(total)
+
+    def _deltas(self, now: float) -> list[float]:
+        """_adjustments' log-odds moves, in its order (adjustment_signals without sentences)."""
+        state, config = self._state, self._config
+        signals: list[tuple[str, float]] = []
+        stated = self._stated
+        days = None if stated is None else (stated - now) / SECONDS_PER_DAY
+        multiplier = (
+            config.renewal_window_multiplier
+            if days is not None and 0 <= days <= config.renewal_window_days
+            else 1.0
+        )
+        if state.payment_failures:
+            failures = value_at(
+                state.payment_failures,
+                state.payment_failures_t,
+                now,
+                config.payment_failure_half_life_days,
+            )
+            if failures > 0.05:
+                recovered = state.sub_positive_ts > state.last_payment_failure_ts
+                signals.append(
+                    ("payment_failed", failures * (0.5 if recovered else 1.0) * multiplier)
+                )
+        if state.cancel_requested_ts and state.cancel_requested_ts > state.sub_positive_ts:
+            signals.append(("cancellation_requested", 1.0))
+        if state.downgrades:
+            downgrades = value_at(
+                state.downgrades, state.downgrades_t, now, config.downgrade_half_life_days
+            )
+            if downgrades > 0.05:
+                signals.append(("downgraded", downgrades * multiplier))
+        if state.escalations:
+            escalations = value_at(
+                state.escalations, state.escalations_t, now, config.support_half_life_days
+            )
+            if escalations > 0.05:
+                signals.append(("escalations", escalations))
+        relevance = config.feedback_relevance_days * SECONDS_PER_DAY
+        if state.nps >= 0 and now - state.nps_ts <= relevance:
+            if state.nps <= 6:
+                signals.append(("detractor", 1.0))
+            elif state.nps >= 9:
+                signals.append(("promoter", 1.0))
+        if state.csat >= 0 and state.csat <= 2 and now - state.csat_ts <= relevance:
+            signals.append(("low_csat", 1.0))
+        due = self._due
+        behind = (
+            0.0
+            if due is None or state.sub_status != "active"
+            else max(0.0, (now - due) / SECONDS_PER_DAY)
+        )
+        overdue = behind - config.renewal_grace_days
+        if overdue > 0 and state.sub_paid_ts and config.renewal_overdue_log_odds_per_day:
+            cap = config.renewal_overdue_max_log_odds / config.renewal_overdue_log_odds_per_day
+            signals.append(("renewal_overdue", min(overdue, cap)))
+        deltas: list[float] = []
+        for code, signal in signals:
+            log_odds = getattr(config, ADJUSTMENT_COEFFICIENTS[code]) * signal
+            if abs(log_odds) > 1e-3:
+                deltas.append(log_odds)
+        return deltas
+
+
+def raw_value(
+    state: CustomerState, now: float, params: PopulationParams, config: TemperatureConfig
+) -> float:
+    """``evaluate(state, now, ...).raw`` without components or reasons."""
+    return TemperatureCurve(state, params, config).at(now)

@@ -11,18 +11,27 @@ P(buys within the horizon) and health only fall, risk only rises, barring old si
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import billing
 from . import health as health_model
-from . import risk as risk_model
 from . import temperature as temperature_model
-from .config import ScoringConfig
-from .decay import SECONDS_PER_DAY
+from .config import HealthConfig, ScoringConfig
+from .decay import LN2, SECONDS_PER_DAY, factor
 from .params import ScoringParams
 from .repurchase import crossing_time as repurchase_crossing
+from .risk import QUIET_HALF_DAYS
 from .state import CustomerState
-from .usage import SilentUsage, tenure_days, usage_expected
+from .temperature import logit, sigmoid
+from .usage import (
+    MIN_FILL,
+    MIN_RATE_FOR_TREND,
+    SilentUsage,
+    rhythm_gap_days,
+    tenure_days,
+    usage_expected,
+)
 
 # Bisection to one second: alerts are promised within seconds of the predicted crossing.
 BISECTION_TOLERANCE_S = 1.0
@@ -33,19 +42,130 @@ FIRE_AFTER_S = 1.0
 ROUNDING_MARGIN = 0.005
 
 
+class SilentScores:
+    """Health and risk of a customer who sends nothing more, as values only, at any t.
+
+    ``health_at(t)`` is ``health.value(SilentUsage.at(t))`` and ``risk(...)`` is ``risk.value``,
+    with the arithmetic of usage._measures, health._parts and risk.terms written out term for
+    term (same operations, same order, so the same floats) and everything constant in t
+    computed once: the bisections read these a few dozen times per customer, where building
+    UsageMeasures, parts dicts and term dicts was most of the cost.
+    tests/core/test_fast_paths.py compares both with the full functions.
+    """
+
+    def __init__(
+        self, state: CustomerState, params: ScoringParams, config: ScoringConfig, expected: bool
+    ) -> None:
+        self._state = state
+        self._usage = SilentUsage(state, config.health, expected)
+        self._expected = expected
+        health, norms, risk = config.health, params.norms, config.risk
+        self._health = health
+        self._norms = norms
+        self._risk = risk
+        self._ref = self._usage.reference_ts
+        self._rate_half = max(norms.usage_rate_median, 1e-9) / 2.0
+        self._breadth_half = max(norms.breadth_median, 1e-9) / 2.0
+        probe = self._usage.at(max(state.last_ts, state.first_ts))
+        self._seats = probe.seats
+        weights = [health.weight_level, health.weight_breadth, health.weight_trend]
+        if probe.seats:
+            weights.append(health.weight_seats)
+        self._total_weight = sum(weights)
+        self._gap = rhythm_gap_days(state)
+
+    def health_at(self, t: float) -> tuple[float | None, float | None, float]:
+        """(health value or None, trend or None, quiet days or 0) at ``t``."""
+        state = self._state
+        if t < self._ref or not state.usage_events:
+            usage = self._usage.at(t)
+            value = health_model.value(usage, self._norms, self._health)
+            return value, usage.trend, usage.quiet_days or 0.0
+        config = self._health
+        breadth, sampled = self._usage.breadth_and_sampled_users(t)
+        long_rate = _silent_long_rate(state, t, config)
+        quiet = max(0.0, (t - state.last_usage_ts) / SECONDS_PER_DAY)
+        gap = self._gap
+        if gap is not None and gap >= config.sparse_gap_days:
+            limit = config.rhythm_tolerance * gap
+            trend: float | None = 1.0 if quiet <= limit else limit / quiet
+        elif long_rate >= MIN_RATE_FOR_TREND:
+            trend = _silent_short_rate(state, t, config) / long_rate
+        else:
+            trend = None
+        level = long_rate / (long_rate + self._rate_half) if long_rate > 0 else 0.0
+        wide = breadth / (breadth + self._breadth_half) if breadth > 0 else 0.0
+        scores = [
+            level * config.weight_level,
+            wide * config.weight_breadth,
+            (min(1.0, trend) if trend is not None else 0.0) * config.weight_trend,
+        ]
+        seats = self._seats
+        if seats:
+            active = sampled << state.users_level
+            scores.append(min(1.0, active / seats) * config.weight_seats)
+        return 100.0 * sum(scores) / self._total_weight, trend, quiet
+
+    def risk(
+        self, temperature: float, health: float | None, trend: float | None, quiet: float
+    ) -> float:
+        """risk.value at these inputs (risk.terms' order and arithmetic)."""
+        config = self._risk
+        terms = [config.intercept, config.weight_billing * logit(1.0 - temperature / 100.0)]
+        if health is not None:
+            terms.append(config.weight_usage * (2.0 * (0.5 - health / 100.0)))
+            terms.append(
+                config.weight_trend * (1.0 - min(1.0, trend if trend is not None else 0.0))
+            )
+            terms.append(config.weight_quiet * (1.0 - 2.0 ** (-quiet / QUIET_HALF_DAYS)))
+        return 100.0 * sigmoid(sum(terms))
+
+
+def _silent_rate(value: float, t0: float, now: float, half_life: float, age: float) -> float:
+    # usage._rate, inlined.
+    fill = max(1.0 - factor(age, half_life), MIN_FILL)
+    read = value if now <= t0 else value * factor(now - t0, half_life)
+    return read * LN2 / half_life / fill
+
+
+def _silent_long_rate(state: CustomerState, now: float, config: HealthConfig) -> float:
+    age = max(0.0, now - state.first_usage_ts)
+    return _silent_rate(state.usage_long, state.usage_long_t, now, config.long_half_life_days, age)
+
+
+def _silent_short_rate(state: CustomerState, now: float, config: HealthConfig) -> float:
+    age = max(0.0, now - state.first_usage_ts)
+    return _silent_rate(
+        state.usage_short, state.usage_short_t, now, config.short_half_life_days, age
+    )
+
+
 def _first_crossing(
-    value_at: Callable[[float], float], threshold: float, start: float, end: float, falling: bool
+    value_at: Callable[[float], float],
+    threshold: float,
+    start: float,
+    end: float,
+    falling: bool,
+    not_after: float = math.inf,
 ) -> float | None:
-    """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never."""
+    """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never.
+
+    ``not_after``: the caller only wants a crossing earlier than this (an earlier candidate is
+    known), so the search stops, returning None, once its lower end reaches it: the answer would
+    lie above the lower end. The steps it does take are the full search's, so any crossing it
+    returns is the very one the full search returns.
+    """
 
     def crossed(t: float) -> bool:
         v = value_at(t)
         return v < threshold if falling else v > threshold
 
-    if crossed(start) or not crossed(end):
+    if start >= not_after or crossed(start) or not crossed(end):
         return None
     lo, hi = start, end
     while hi - lo > BISECTION_TOLERANCE_S:
+        if lo >= not_after:
+            return None
         mid = (lo + hi) / 2.0
         if crossed(mid):
             hi = mid
@@ -75,30 +195,46 @@ def next_check(
     if due is not None and state.sub_status == "active":
         candidates.append(due + config.temperature.renewal_grace_days * SECONDS_PER_DAY)
 
-    models = params.models
+    # The bisections below read the same few functions at shared points (the risk bisection
+    # starts on the temperature's and health's midpoints): each value is computed once per time.
+    curve = temperature_model.TemperatureCurve(state, params.models, config.temperature)
+    temperatures: dict[float, float] = {}
 
     def temperature_at(t: float) -> float:
-        return temperature_model.evaluate(state, t, models, config.temperature, config.bands).raw
+        value = temperatures.get(t)
+        if value is None:
+            value = temperatures[t] = curve.at(t)
+        return value
 
     expected = usage_expected(state, now, params.norms.usage_customers, config)
-    silent = SilentUsage(state, config.health, expected)
+    silent = SilentScores(state, params, config, expected)
+    usages: dict[float, tuple[float | None, float | None, float]] = {}
+
+    def usage_and_health(t: float) -> tuple[float | None, float | None, float]:
+        hit = usages.get(t)
+        if hit is None:
+            hit = usages[t] = silent.health_at(t)
+        return hit
 
     def health_at(t: float) -> float:
-        h = health_model.value(silent.at(t), params.norms, config.health)
+        h = usage_and_health(t)[0]
         return h if h is not None else 0.0
 
     def risk_at(t: float) -> float:
-        usage = silent.at(t)
-        h = health_model.value(usage, params.norms, config.health)
-        return risk_model.value(temperature_at(t), h, usage, config.risk)
+        h, trend, quiet = usage_and_health(t)
+        return silent.risk(temperature_at(t), h, trend, quiet)
 
     current_t = temperature_at(now)
     lower_t = [b for _, b in config.bands.temperature if 0 < b < current_t]
     if config.bands.quadrant_temperature < current_t:
         lower_t.append(config.bands.quadrant_temperature)
+
+    def earliest() -> float:
+        return min(t for t in candidates if t > now)  # the horizon is always one
+
     if lower_t and state.sub_status != "cancelled":
         when = _first_crossing(
-            temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, falling=True
+            temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, True, earliest()
         )
         if when is not None:
             candidates.append(when)
@@ -109,14 +245,16 @@ def next_check(
             lower.append(config.bands.quadrant_health)
         if lower:
             when = _first_crossing(
-                health_at, max(lower) - ROUNDING_MARGIN, now, horizon, falling=True
+                health_at, max(lower) - ROUNDING_MARGIN, now, horizon, True, earliest()
             )
             if when is not None:
                 candidates.append(when)
     current_risk = risk_at(now)
     upper = [b for _, b in config.bands.risk if b > current_risk]
     if upper:
-        when = _first_crossing(risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, falling=False)
+        when = _first_crossing(
+            risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, False, earliest()
+        )
         if when is not None:
             candidates.append(when)
 

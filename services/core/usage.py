@@ -145,11 +145,20 @@ class SilentUsage:
         self._users = sorted(state.users.values())
         self._window = config.active_user_days * SECONDS_PER_DAY
 
+    @property
+    def reference_ts(self) -> float:
+        """``at`` is O(log users) from this time on (the customer's last event)."""
+        return self._ref
+
+    def breadth_and_sampled_users(self, now: float) -> tuple[float, int]:
+        """(breadth, sampled active users) at ``now`` >= ``reference_ts``."""
+        breadth = self._mass * 2.0 ** (-(now - self._ref) / self._half_life)
+        return breadth, len(self._users) - bisect_left(self._users, now - self._window)
+
     def at(self, now: float) -> UsageMeasures:
         if now < self._ref:
             return measure(self._state, now, self._config, self._expected)
-        breadth = self._mass * 2.0 ** (-(now - self._ref) / self._half_life)
-        active = len(self._users) - bisect_left(self._users, now - self._window)
+        breadth, active = self.breadth_and_sampled_users(now)
         return _measures(self._state, now, self._config, breadth, active, self._expected)
 
 
