@@ -228,7 +228,8 @@ class ScorerApp:
 
     async def _refit(self) -> None:
         """Refit population parameters from this worker's customers, off the event loop."""
-        states = [CustomerState.from_bytes(value) for value in self.table.values()]
+        loop = asyncio.get_running_loop()
+        states = await loop.run_in_executor(None, self._local_states)
         self._last_refit_at = time.monotonic()
         self._last_refit_customers = len(states)
         if not states:
@@ -238,7 +239,6 @@ class ScorerApp:
             if self.settings.clock == "wall"
             else max(self.processor.watermarks.values(), default=0.0)
         )
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
         params = await loop.run_in_executor(None, refit, states, now, self.config, self.params)
         self.params = params
@@ -249,6 +249,13 @@ class ScorerApp:
             time.perf_counter() - started,
             params.models.sources,
         )
+
+    def _local_states(self) -> list[CustomerState]:
+        return [
+            CustomerState.from_bytes(value)
+            for partition in self.states.active_partitions()
+            for _, value in self.states.items(partition)
+        ]
 
     async def _tick_due_partitions(self) -> None:
         """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
@@ -313,15 +320,16 @@ class ScorerApp:
         return outs
 
     async def _persist_and_publish(self, outs: list[Output]) -> int:
-        """Persist the batch's changed states, then publish its snapshots, alerts and dead
-        letters, each topic in bulk, all awaited together: acknowledged by the broker before the
-        batch's events are acked (at-least-once)."""
+        """Persist the batch's changed states and publish its snapshots, alerts and dead letters,
+        each in bulk, all awaited together: acknowledged by the broker before the batch's events
+        are acked (at-least-once). A crash in between repeats the batch, which is harmless: its
+        events are skipped by position, its snapshots are the same again."""
         pending = self.store.take_pending()
-        await asyncio.gather(*(self.states.write(p, items) for p, items in pending.items()))
         snapshots = [item for out in outs for item in out.snapshots]
         alerts = [item for out in outs for item in out.alerts]
         dead = [item for out in outs for item in out.dead]
         await asyncio.gather(
+            *(self.states.write(p, items) for p, items in pending.items()),
             self._produce_keyed(self.settings.topic_scores, snapshots),
             self._produce_keyed(self.settings.topic_alerts, alerts),
             self._produce_any(self.settings.topic_events_dead, dead),
