@@ -42,6 +42,7 @@ from .faust_compat import (
     assigned_active_partitions,
     produce_batched,
     raw_producer,
+    restore_ahead_of_faust,
     set_producer_buffer,
 )
 from .growth_agent import GrowthAgent
@@ -131,6 +132,7 @@ class ScorerApp:
             value_type=bytes,
             options=dict(ROCKSDB_OPTIONS),
         )
+        restore_ahead_of_faust(self.app, self.table, settings.kafka_bootstrap)
         self.states = PartitionedTable(self.app, self.table)
         self.store = PartitionedStore(self.states)
         self.processor = RecordProcessor(

@@ -7,7 +7,10 @@ inside ``filing_under(group's last event)``; the others through ``PartitionedTab
 changelog batch + one RocksDB WriteBatch per partition), as the scorer does. After each recovery
 the worker writes its active partitions' contents to ``<dump dir>/<name>-<n>.json``.
 
-    python compat_worker.py NAME BOOTSTRAP APP_ID SOURCE_TOPIC PARTITIONS DATADIR DUMP_DIR
+    python compat_worker.py NAME BOOTSTRAP APP_ID SOURCE_TOPIC PARTITIONS DATADIR DUMP_DIR [ahead]
+
+With ``ahead``, the worker restores from the changelog ahead of Faust (restore_ahead_of_faust) as
+the scorer does; without it, Faust's own recovery does it all.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 import faust
 import orjson
 
-from vitals.scorer.faust_compat import PartitionedTable, filing_under
+from vitals.scorer.faust_compat import PartitionedTable, filing_under, restore_ahead_of_faust
 
 
 def main() -> None:
@@ -44,6 +47,8 @@ def main() -> None:
     table = app.Table(
         "customers", default=None, partitions=int(partitions), key_type=bytes, value_type=bytes
     )
+    if sys.argv[8:] == ["ahead"]:
+        restore_ahead_of_faust(app, table, bootstrap)
     states = PartitionedTable(app, table)
     dumps = itertools.count()
 
@@ -79,7 +84,7 @@ def main() -> None:
                 await states.write(partition, batched)
             yield len(events)
 
-    worker = faust.Worker(app, loglevel="warn", quiet=True)
+    worker = faust.Worker(app, loglevel="info", quiet=True)  # info: the restore line
     worker.execute_from_commandline()
 
 

@@ -89,7 +89,9 @@ async def _produce(settings: Settings, topic: str, records: dict[str, str]) -> N
         await producer.stop()
 
 
-def _worker(name: str, settings: Settings, datadir: Path, dumps: Path) -> list[str]:
+def _worker(
+    name: str, settings: Settings, datadir: Path, dumps: Path, ahead: bool = False
+) -> list[str]:
     return [
         str(WORKER),
         name,
@@ -99,6 +101,7 @@ def _worker(name: str, settings: Settings, datadir: Path, dumps: Path) -> list[s
         str(settings.partitions),
         str(datadir),
         str(dumps),
+        *(["ahead"] if ahead else []),
     ]
 
 
@@ -122,9 +125,11 @@ async def _changelog_count(settings: Settings, at_least: int) -> int:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("restore", ["faust", "ahead"])
 async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alone(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, restore: str
 ) -> None:
+    """Restored by Faust's own recovery, or ahead of it by faust_compat (as the scorer does)."""
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     records = _records("v", 200)
@@ -151,7 +156,11 @@ async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alo
     # and the persisted offset in each database is the changelog's last.
     shutil.rmtree(tmp_path / "d1")
     with running(
-        "compat-2", [], settings, tmp_path, python=_worker("w2", settings, tmp_path / "d2", dumps)
+        "compat-2",
+        [],
+        settings,
+        tmp_path,
+        python=_worker("w2", settings, tmp_path / "d2", dumps, ahead=restore == "ahead"),
     ):
 
         async def recovered() -> dict[str, Any] | None:
@@ -166,6 +175,8 @@ async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alo
     assert {int(p): part["offset"] for p, part in dump.items()} == {
         p: last_offsets.get(p) for p in range(settings.partitions)
     }
+    ahead = f"restored {len(records)} changelog records ahead of Faust"
+    assert (ahead in (tmp_path / "compat-2.log").read_text()) == (restore == "ahead")
 
 
 @pytest.mark.integration
