@@ -50,12 +50,12 @@ from vitals.topics import TopicSpec, ensure_topics
 
 SIM_START = datetime(2025, 1, 1, tzinfo=UTC)
 # Template population: enough shapes (new, active, churned, paying...) to be representative.
-TEMPLATE_CUSTOMERS = 300
+TEMPLATE_CUSTOMERS = 60
 TEMPLATE_DAYS = 30
 # Timers of the cloned states are pushed this far past the probes, so none fires during the run.
 TIMER_PUSH_S = 365 * 86_400.0
 # The worker is given this long to come back (recovery included) before the run is declared failed.
-RUN_TIMEOUT_S = 900.0
+RUN_TIMEOUT_S = 300.0
 POLL_S = 0.2
 PRODUCE_CHUNK = 50_000
 TIMERS_LINE = re.compile(r"timers: (\d+) rebuilt in ([\d.]+) s")
