@@ -14,7 +14,7 @@ VENV_STAMP := $(VENV)/.vitals-installed
 
 help:
 	@echo "make venv        create .venv and install vitals with test and dev extras"
-	@echo "make test        run the test suite (starts Kafka + Redis on test ports)"
+	@echo "make test        make check, then the test suite (starts Kafka + Redis on test ports)"
 	@echo "make demo        bring up the stack and stream a simulated demo"
 	@echo "make check       ruff format --check, ruff check, mypy"
 	@echo "make stack-up    start the local Kafka + Redis and create the topics"
@@ -29,7 +29,8 @@ $(VENV_STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]'
 	@touch $@
 
-test: venv
+# The checks run first: CI (`.ci/run` = `make test`) fails on a lint or type error too.
+test: check
 	$(VENV)/bin/pytest
 
 demo: venv
@@ -38,6 +39,7 @@ demo: venv
 check: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	@mkdir -p .mypy-src && ln -sfn ../services .mypy-src/vitals
 	$(VENV)/bin/mypy
 
 stack-up: venv

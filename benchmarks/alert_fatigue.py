@@ -18,10 +18,10 @@ import orjson
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
 from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import MemoryStore
-from vitals.sim.generator import simulate
+from vitals.tools.sim.generator import simulate
 
 PARTITIONS = 8
 

@@ -32,8 +32,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vitals.core.config import DEFAULT_CONFIG
-from vitals.core.settings import Settings, to_env
-from vitals.stackctl import stack_down, stack_up
+from vitals.platform.settings import Settings, to_env
+from vitals.tools.stackctl import stack_down, stack_up
 
 DAY = 86_400.0
 # Customers' usage stopped so that their gone-quiet crossing lands LEAD_S after loading starts,

@@ -54,10 +54,10 @@ from redis.asyncio import Redis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from projection.support import EXAMPLE  # noqa: E402
+from projector.support import EXAMPLE  # noqa: E402
 
-from vitals.projection import codec  # noqa: E402
-from vitals.projection.writer import ScoreProjection  # noqa: E402
+from vitals.projector import codec  # noqa: E402
+from vitals.projector.writer import ScoreProjection  # noqa: E402
 
 OWNERS = 50
 SEGMENTS = ("enterprise", "mid_market", "smb", "self_serve")

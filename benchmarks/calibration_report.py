@@ -1,6 +1,6 @@
 """Calibration report: does refitting temperature and risk on the stream's own outcomes pay off?
 
-Simulates a TRAINING stream and a HOLDOUT stream (vitals.sim.generator, different seeds), runs
+Simulates a TRAINING stream and a HOLDOUT stream (vitals.tools.sim.generator, different seeds), runs
 `vitals backtest --calibrate`'s code on both, and scores the holdout as of its cut-off with:
 
 - ``legacy``    the hand-set numbers of config 2026.11.1 (before any calibration);
@@ -24,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import mean
 
-from vitals.backtest.evaluation import evaluate, format_comparison
-from vitals.backtest.runner import run_calibrated_backtest
 from vitals.core.config import DEFAULT_CONFIG, RiskConfig, ScoringConfig, TemperatureConfig
-from vitals.sim.cli import write_events
-from vitals.sim.generator import Simulation, simulate
+from vitals.tools.backtest.evaluation import evaluate, format_comparison
+from vitals.tools.backtest.runner import run_calibrated_backtest
+from vitals.tools.sim.cli import write_events
+from vitals.tools.sim.generator import Simulation, simulate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 365

@@ -5,7 +5,7 @@
 
 What it does:
 1. Starts its own stack (Kafka + Redis on private ports, data in --data-dir) through
-   ``vitals.stackctl.stack_up`` (or uses --bootstrap), and one topic for the run.
+   ``vitals.tools.stackctl.stack_up`` (or uses --bootstrap), and one topic for the run.
 2. Starts ``vitals ingest`` as a child process (uvloop + httptools, as in production) with API keys
    on, and sends it 500-event batches from this process with --concurrency requests in flight:
    - batch:       ``{"batch": [...]}`` of contract events, Bearer key;
@@ -52,9 +52,9 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from vitals.core.settings import Settings, to_env
-from vitals.stackctl import stack_down, stack_up
-from vitals.topics import delete_topics, ensure_topics
+from vitals.platform.settings import Settings, to_env
+from vitals.platform.topics import delete_topics, ensure_topics
+from vitals.tools.stackctl import stack_down, stack_up
 
 BATCH = 500  # events per request (issue 12)
 TARGET_EVENTS_PER_S = 50_000

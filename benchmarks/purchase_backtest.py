@@ -14,8 +14,8 @@ from pathlib import Path
 import lifetimes.datasets
 import numpy as np
 
-from vitals.backtest.metrics import auc
-from vitals.backtest.purchases import CDNOW_AS_OF, format_report, read_cdnow, run
+from vitals.tools.backtest.metrics import auc
+from vitals.tools.backtest.purchases import CDNOW_AS_OF, format_report, read_cdnow, run
 
 CDNOW = Path(lifetimes.datasets.__file__).parent / "CDNOW_master.txt"
 

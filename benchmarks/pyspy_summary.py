@@ -18,7 +18,7 @@ TOP_FUNCTIONS = 14
 # Each sample goes to the FIRST category whose pattern matches any frame of its stack, so narrow
 # categories come before the broad ones that also sit on the same stack.
 CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
-    ("projector agent (scores -> Redis)", re.compile(r"_project \(.*scorer/app\.py|projection/")),
+    ("projector agent (scores -> Redis)", re.compile(r"_project \(.*scorer/app\.py|projector/")),
     (
         "state (de)serialize to/from bytes",
         re.compile(r"^(CustomerState\.)?(to_bytes|from_bytes) \(.*core/state\.py"),

@@ -40,13 +40,13 @@ from aiokafka.structs import TopicPartition
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.core.settings import Settings, to_env
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
+from vitals.platform.settings import Settings, to_env
+from vitals.platform.topics import TopicSpec, ensure_topics
 from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import MemoryStore
-from vitals.sim.generator import simulate
-from vitals.stackctl import stack_down, stack_up
-from vitals.topics import TopicSpec, ensure_topics
+from vitals.tools.sim.generator import simulate
+from vitals.tools.stackctl import stack_down, stack_up
 
 SIM_START = datetime(2025, 1, 1, tzinfo=UTC)
 # Template population: enough shapes (new, active, churned, paying...) to be representative.

@@ -13,9 +13,9 @@ per customer is not. --customers/--days override either preset.
 
 What it does:
 1. Starts its own stack (Kafka + Redis on private ports, data in --data-dir) through
-   ``vitals.stackctl.stack_up``; stops it at the end unless --keep-stack.
-2. Simulates a stream (``vitals.sim.generator.simulate``), writes it as JSONL and sends it with
-   ``vitals.sim.replay.replay_file`` once per layout, each on its own topic set:
+   ``vitals.tools.stackctl.stack_up``; stops it at the end unless --keep-stack.
+2. Simulates a stream (``vitals.tools.sim.generator.simulate``), writes it as JSONL and sends it
+   with ``vitals.tools.sim.replay.replay_file`` once per layout, each on its own topic set:
    ``--layouts 1,25,250`` means single-event records, envelopes of 25 and envelopes of 250 events
    grouped per partition exactly as ``vitals replay --envelope-size`` does.
 3. Per layout, measures:
@@ -71,14 +71,14 @@ from pyspy_summary import print_profile
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.core.settings import Settings, to_env
+from vitals.platform.settings import Settings, to_env
+from vitals.platform.topics import delete_topics, ensure_topics, list_topics
 from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import TableStore
-from vitals.sim.cli import write_events
-from vitals.sim.generator import simulate
-from vitals.sim.replay import replay_file
-from vitals.stackctl import stack_down, stack_up
-from vitals.topics import delete_topics, ensure_topics, list_topics
+from vitals.tools.sim.cli import write_events
+from vitals.tools.sim.generator import simulate
+from vitals.tools.sim.replay import replay_file
+from vitals.tools.stackctl import stack_down, stack_up
 
 SIM_START = datetime(2025, 1, 1, tzinfo=UTC)
 # (customers, days) per workload; see the module docstring for why realistic is 2 days deep.

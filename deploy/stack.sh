@@ -8,7 +8,7 @@
 #   deploy/stack.sh logs [-f]  show (or follow) the logs
 #   deploy/stack.sh purge    down, then delete the Kafka and Redis data (topics, offsets, keys)
 #
-# Environment (the same names the services read, see services/core/settings.py):
+# Environment (the same names the services read, see services/platform/settings.py):
 #   VITALS_KAFKA_PORT (19092)  VITALS_KAFKA_CONTROLLER_PORT (19093)  VITALS_REDIS_PORT (16379)
 #   VITALS_DATA_DIR (.vitals, relative to the current directory): kafka/ and redis/ live here
 #   VITALS_CACHE_DIR ($HOME/.cache/vitals): Kafka's jars, fetched from Maven Central once
@@ -17,7 +17,7 @@
 #
 # Needs java 17+ and maven (Kafka comes from Maven Central, no tarball) and redis-server, which is
 # installed with apt-get when missing and running as root. Topics are NOT auto-created by the
-# broker: `vitals stack up` (services/stackctl.py) creates them through services/topics.py.
+# broker: `vitals stack up` (services/tools/stackctl.py) creates them through services/platform/topics.py.
 set -euo pipefail
 
 KAFKA_VERSION=4.1.1   # keep equal to kafka.version in deploy/kafka/pom.xml
@@ -183,10 +183,10 @@ kafka_wait() { # kafka_wait DEADLINE_EPOCH
     done
     # Accepting TCP is not being ready: ask for cluster metadata, which needs the KRaft quorum
     # and the broker registered. Needs the project's Python; without it, TCP has to do.
-    if [[ -x $PYTHON ]] && "$PYTHON" -c 'import vitals.topics' 2>/dev/null; then
+    if [[ -x $PYTHON ]] && "$PYTHON" -c 'import vitals.platform.topics' 2>/dev/null; then
         local left=$(( deadline - $(date +%s) ))
         (( left > 1 )) || left=1
-        "$PYTHON" -m vitals.topics --wait --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "$left" \
+        "$PYTHON" -m vitals.platform.topics --wait --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "$left" \
             || { show_tail "$KAFKA_LOG"; die "kafka accepts connections but did not answer a metadata request (logs: $KAFKA_LOG)"; }
     else
         log "note: $PYTHON with vitals not found, checked Kafka by TCP only (make venv, or set VITALS_PYTHON)"

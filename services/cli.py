@@ -12,7 +12,11 @@ import click
 
 # name -> (module, attribute, one-line help shown by `vitals --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "stack": ("vitals.stackctl", "stack", "Start, stop and inspect the local Kafka + Redis stack."),
+    "stack": (
+        "vitals.tools.stackctl",
+        "stack",
+        "Start, stop and inspect the local Kafka + Redis stack.",
+    ),
     "ingest": ("vitals.ingest.cli", "ingest", "Run the HTTP ingest service (POST /v1/batch)."),
     "scorer": (
         "vitals.scorer.cli",
@@ -20,25 +24,29 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run the Faust scorer worker (scores, alerts, timers).",
     ),
     "projector": (
-        "vitals.projection.projector",
+        "vitals.projector.projector",
         "projector",
         "Project `scores` into Redis (run one or more).",
     ),
     "api": ("vitals.api.cli", "api", "Run the read API and dashboard."),
-    "notifier": ("vitals.alerts.cli", "notifier", "Run the alert notifier (chat webhooks)."),
-    "demo": ("vitals.sim.demo", "demo", "Bring up the whole stack and stream a simulated demo."),
+    "notifier": ("vitals.notifier.cli", "notifier", "Run the alert notifier (chat webhooks)."),
+    "demo": (
+        "vitals.tools.sim.demo",
+        "demo",
+        "Bring up the whole stack and stream a simulated demo.",
+    ),
     "simulate": (
-        "vitals.sim.cli",
+        "vitals.tools.sim.cli",
         "simulate",
         "Write a synthetic event stream (JSONL) with labels.",
     ),
     "backtest": (
-        "vitals.backtest.cli",
+        "vitals.tools.backtest.cli",
         "backtest",
         "Replay a JSONL file offline and score it as of T.",
     ),
-    "replay": ("vitals.sim.replay", "replay", "Send a JSONL event file to Kafka (backfill)."),
-    "rebuild-redis": ("vitals.projection.cli", "rebuild_redis", "Rebuild Redis from `scores`."),
+    "replay": ("vitals.tools.sim.replay", "replay", "Send a JSONL event file to Kafka (backfill)."),
+    "rebuild-redis": ("vitals.projector.cli", "rebuild_redis", "Rebuild Redis from `scores`."),
 }
 
 

@@ -1,12 +1,12 @@
 """Fixtures shared by every test: a real Kafka + Redis for the session, an isolated world per test.
 
 - ``stack`` (session): starts Kafka and Redis on test ports (29092/29093, 26379; data in
-  <repo>/.vitals-test) through ``vitals.stackctl`` and returns their ``Settings``. It FAILS, naming
-  the logs, when they cannot start: integration tests are never skipped. Ports and data dir can be
-  moved with VITALS_TEST_KAFKA_PORT, VITALS_TEST_KAFKA_CONTROLLER_PORT, VITALS_TEST_REDIS_PORT and
-  VITALS_TEST_DATA_DIR. Stopped at session end unless VITALS_KEEP_STACK=1 (saves ~5 s per run
-  while developing) or another pytest session (another engineer, another terminal) still uses it:
-  sessions take a lease on the stack.
+  <repo>/.vitals-test) through ``vitals.tools.stackctl`` and returns their ``Settings``. It
+  FAILS, naming the logs, when they cannot start: integration tests are never skipped. Ports and
+  data dir can be moved with VITALS_TEST_KAFKA_PORT, VITALS_TEST_KAFKA_CONTROLLER_PORT,
+  VITALS_TEST_REDIS_PORT and VITALS_TEST_DATA_DIR. Stopped at session end unless
+  VITALS_KEEP_STACK=1 (saves ~5 s per run while developing) or another pytest session (another
+  engineer, another terminal) still uses it: sessions take a lease on the stack.
 - ``settings`` (function): a ``Settings`` of its own for each test: unique topic names (created,
   and deleted after the test), a unique scorer_app_id, data_dir under tmp_path, and a Redis
   database (1..15) held by this test alone and flushed before it.
@@ -29,9 +29,9 @@ from typing import IO
 import pytest
 import redis
 
-from vitals.core.settings import Settings
-from vitals.stackctl import StackError, run_blocking, stack_down, stack_up
-from vitals.topics import delete_topics, ensure_topics, list_topics
+from vitals.platform.settings import Settings
+from vitals.platform.topics import delete_topics, ensure_topics, list_topics
+from vitals.tools.stackctl import StackError, run_blocking, stack_down, stack_up
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 TEST_DATA_DIR = Path(os.environ.get("VITALS_TEST_DATA_DIR", REPO_DIR / ".vitals-test")).resolve()

@@ -1,4 +1,4 @@
-"""The local stack (deploy/stack.sh via vitals.stackctl), the topics and the test fixtures work."""
+"""The local stack (deploy/stack.sh via vitals.tools.stackctl), the topics and the fixtures work."""
 
 from __future__ import annotations
 
@@ -12,9 +12,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from vitals.core.settings import Settings
-from vitals.stackctl import StackError, repo_root, run_blocking, stack_running, stack_up
-from vitals.topics import TopicError, ensure_topics, list_topics, topic_specs, wait_for_kafka
+from vitals.platform.settings import Settings
+from vitals.platform.topics import (
+    TopicError,
+    ensure_topics,
+    list_topics,
+    topic_specs,
+    wait_for_kafka,
+)
+from vitals.tools.stackctl import StackError, repo_root, run_blocking, stack_running, stack_up
 
 # A record produced on a healthy single node arrives in well under a second; this bounds a hang.
 CONSUME_TIMEOUT_S = 20.0

@@ -14,16 +14,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
-from vitals.alerts.acks import AckStore
-from vitals.alerts.delivery_log import RedisDeliveryLog
-from vitals.alerts.destinations import RedisDestinationStore
-from vitals.alerts.history import AlertHistory
-from vitals.alerts.rules_store import RulesStore
 from vitals.api.kafka_status import LagProbe
-from vitals.api.problems import Problem
-from vitals.core.apikeys import ADMIN_SCOPE, READ_SCOPE, ApiKeys, presented_key
-from vitals.core.settings import Settings
-from vitals.projection.reader import ScoreReader
+from vitals.notifier.acks import AckStore
+from vitals.notifier.delivery_log import RedisDeliveryLog
+from vitals.notifier.destinations import RedisDestinationStore
+from vitals.notifier.history import AlertHistory
+from vitals.notifier.rules_store import RulesStore
+from vitals.platform.apikeys import ADMIN_SCOPE, READ_SCOPE, ApiKeys, presented_key
+from vitals.platform.problems import Problem
+from vitals.platform.settings import Settings
+from vitals.projector.reader import ScoreReader
 
 
 async def get_settings(request: Request) -> Settings:

@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from vitals.projection.partitions import topic_partitions
+from vitals.projector.partitions import topic_partitions
 
 # Whole-check deadline: long enough for a coordinator lookup on a busy broker, short enough that a
 # status page with Kafka unreachable still answers within a few seconds.

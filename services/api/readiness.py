@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
-from vitals.api.problems import Problem
-from vitals.projection import keys
+from vitals.platform import keyspace as keys
+from vitals.platform.problems import Problem
 
 # The marker is read at most this often per API process: one EXISTS per second, not per request.
 READY_CACHE_S = 1.0
@@ -25,7 +26,9 @@ REBUILDING_RETRY_AFTER_S = 10
 
 
 class ProjectionReadiness:
-    def __init__(self, redis: Redis, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, redis: Redis | RedisCluster, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._redis = redis
         self._monotonic = monotonic
         self._checked_at = float("-inf")

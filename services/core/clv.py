@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import bgnbd, gammagamma, mbgnbd, sbg
+from .models import bgnbd, gammagamma, mbgnbd, sbg
 
 PurchaseModel = Literal["bgnbd", "mbgnbd"]
 
@@ -112,7 +112,7 @@ def clv_subscription(
     ``mrr`` is monthly recurring revenue; the payment per billing period of ``period_days`` is
     mrr · period_days / DAYS_PER_MONTH. Counts the K renewals due within the horizon (at least
     the next one): Σ_{k=1..K} S(n+k)/S(n) / (1+d)^(k−1), the next one undiscounted as in
-    :func:`vitals.core.sbg.expected_remaining_lifetime` (its untruncated sum).
+    :func:`vitals.core.models.sbg.expected_remaining_lifetime` (its untruncated sum).
     """
     if period_days <= 0.0:
         raise ValueError(f"period_days must be > 0, got {period_days}")

@@ -100,8 +100,8 @@ class HealthConfig:
 
 # Calibrated defaults (config 2026.11.2). The log-odds of TemperatureConfig and the weights of
 # RiskConfig below were FITTED ON SYNTHETIC DATA by `vitals backtest --calibrate`'s code
-# (vitals.core.calibration; benchmarks/calibration_report.py): `vitals simulate` seed 7, 2,000
-# mixed customers, 365 days from 2026-01-01, features at 2026-07-05, outcomes (cancellations,
+# (vitals.tools.backtest.calibration; benchmarks/calibration_report.py): `vitals simulate` seed 7,
+# 2,000 mixed customers, 365 days from 2026-01-01, features at 2026-07-05, outcomes (cancellations,
 # repeat purchases) in the following 90 days; L2 toward the hand-set 2026.11.1 values (given in
 # each comment). Checked on a holdout stream (seed 42) judged on outcomes after its as_of: risk
 # AUC 0.680 -> 0.708, Brier 0.134 -> 0.116, ECE 0.119 -> 0.041; temperature Brier 0.131 -> 0.125

@@ -1,4 +1,4 @@
-"""The event contract (DESIGN.md §2) as a validated model.
+"""The event contract (docs/design.md §2) as a validated model.
 
 Apps send one JSON object per event. ``parse_event`` turns a decoded object into an ``Event`` or
 raises ``InvalidEvent`` whose message names the field and what is wrong, in words an app developer

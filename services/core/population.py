@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from . import fitting
-from .bgnbd import BGParams
-from .gammagamma import GGParams
-from .sbg import SBGParams
+from .models import fitting
+from .models.bgnbd import BGParams
+from .models.gammagamma import GGParams
+from .models.sbg import SBGParams
 
 DEFAULT_PLAN = "default"
 # Renewal models are kept per plan AND billing period ("pro@year"): a monthly and an annual

@@ -34,7 +34,7 @@ class Risk:
 
 
 # Term -> the RiskConfig field weighting it. ``features`` are the terms at weight 1, so
-# ``vitals.core.calibration`` refits exactly the weights scoring multiplies them by.
+# ``vitals.tools.backtest.calibration`` refits exactly the weights scoring multiplies them by.
 TERM_WEIGHTS: dict[str, str] = {
     "from_temperature": "weight_billing",
     "from_health": "weight_usage",

@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import bgnbd, billing, mbgnbd, sbg
+from . import billing
 from .config import SCORE_DECIMALS, Bands, TemperatureConfig, band_of
 from .decay import SECONDS_PER_DAY, value_at
+from .models import bgnbd, mbgnbd, sbg
 from .population import PopulationParams
 from .reasons import Reason, ago, days_phrase
 from .state import CustomerState
@@ -88,11 +89,10 @@ def p_buy_within(
 
 
 PURCHASE_MODELS = frozenset({"mbgnbd_poisson", "mbgnbd", "bgnbd"})
-# Customers who never paid: their temperature is a conversion prior, not a renewal model.
-UNPAID_MODELS = frozenset({"trial", "free"})
 # Adjustment code -> the TemperatureConfig field holding its log-odds per unit of signal. The
-# signals themselves (``adjustment_signals``) are unit-weight, so ``vitals.core.calibration`` can
-# refit exactly the coefficients scoring multiplies them by.
+# signals themselves (``adjustment_signals``) are unit-weight, so
+# ``vitals.tools.backtest.calibration`` can refit exactly the coefficients scoring multiplies them
+# by.
 ADJUSTMENT_COEFFICIENTS: dict[str, str] = {
     "payment_failed": "payment_failure_log_odds",
     "cancellation_requested": "cancellation_requested_log_odds",

@@ -23,11 +23,13 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from vitals.platform.keyspace import GROWTH_PREFIX
+
 from .aggregate import Aggregates
 
 logger = logging.getLogger("vitals.growth")
 
-PREFIX = "vitals:growth:"
+PREFIX = GROWTH_PREFIX
 
 APPLY = """
 local prefix = ARGV[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 from . import cloudevents
 from .segment import SEGMENT_TYPES, SegmentMapper

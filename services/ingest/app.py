@@ -18,10 +18,9 @@ All errors are application/problem+json. /healthz (process up), /readyz (Kafka r
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,17 +29,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitals.core.apikeys import ApiKeys
-from vitals.core.settings import Settings
+from vitals.platform import problems
+from vitals.platform.apikeys import ApiKeys
+from vitals.platform.http_metrics import MetricsMiddleware
+from vitals.platform.settings import Settings
 
 from . import cloudevents, stripe_map
 from .adapters import Adapters
 from .auth import header_key, require_ingest
 from .body import read_body
 from .errors import (
-    PROBLEM_MEDIA_TYPE,
     BadBatch,
     BadEvent,
     BadSignature,
@@ -50,7 +49,6 @@ from .errors import (
     IngestError,
     SinkUnavailable,
     Unauthorized,
-    problem_body,
 )
 from .intake import Outcome, intake
 from .limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
@@ -69,22 +67,19 @@ log = logging.getLogger(__name__)
 
 BATCH_ROUTE = "/v1/batch"
 STRIPE_ROUTE = "/v1/stripe/webhook"
-KNOWN_ROUTES = frozenset({BATCH_ROUTE, STRIPE_ROUTE, "/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
     settings: Settings,
     sink: EventSink | None = None,
     *,
-    freeze_gc_after_startup: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The ingest app. ``sink`` defaults to a ``KafkaEventSink(settings)``; a sink with a
     lifecycle (``ManagedSink``) is started and stopped by the app's lifespan either way.
 
     ``clock``: Unix seconds now, for the future-timestamp check (``max_future_skew_s``).
-    ``freeze_gc_after_startup``: move start-up objects out of the garbage collector's reach
-    (``gc.freeze()``), which cut tail latency under load (NOTES); for the server, not for tests.
+    (The server runner, platform.serve, freezes start-up objects out of the GC.)
     """
     event_sink: EventSink = sink if sink is not None else KafkaEventSink(settings)
     keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())
@@ -95,9 +90,6 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(event_sink, ManagedSink):
             await event_sink.start()
-        if freeze_gc_after_startup:
-            gc.collect()
-            gc.freeze()
         try:
             yield
         finally:
@@ -112,7 +104,7 @@ def create_app(
     app.state.settings = settings
     app.state.sink = event_sink
     app.state.metrics = metrics
-    app.add_middleware(_LatencyMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics.http)
     _add_problem_handlers(app)
 
     @app.post(
@@ -284,15 +276,6 @@ async def _write(sink: EventSink, metrics: IngestMetrics, outcome: Outcome) -> N
     metrics.batches.labels(outcome="accepted").inc()
 
 
-def problem_response(
-    status: int, title: str, detail: str, slug: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = problem_body(status, title, detail, slug)
-    return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
-    )
-
-
 def _add_problem_handlers(app: FastAPI) -> None:
     async def on_ingest_error(request: Request, err: Exception) -> Response:
         assert isinstance(err, IngestError)
@@ -300,56 +283,9 @@ def _add_problem_handlers(app: FastAPI) -> None:
             orjson.dumps(err.problem()),
             status_code=err.status_code,
             headers=err.headers,
-            media_type=PROBLEM_MEDIA_TYPE,
+            media_type=problems.PROBLEM_MEDIA_TYPE,
         )
 
-    async def on_http_error(request: Request, err: Exception) -> Response:
-        assert isinstance(err, StarletteHTTPException)
-        return problem_response(
-            err.status_code,
-            str(err.detail),
-            f"{request.method} {request.url.path}: {err.detail}",
-            "http",
-            dict(err.headers or {}),
-        )
-
-    async def on_unexpected(request: Request, err: Exception) -> Response:
-        log.exception("unexpected error", extra={"path": request.url.path})
-        return problem_response(
-            500,
-            "Internal error",
-            f"an unexpected error; it was logged. Retry after {RETRY_AFTER_S} s",
-            "internal",
-            {"Retry-After": str(RETRY_AFTER_S)},
-        )
-
+    # Every other error the platform way; a 500 tells the SDKs when to retry.
+    problems.install(app, retry_after_s=RETRY_AFTER_S)
     app.add_exception_handler(IngestError, on_ingest_error)
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
-
-
-class _LatencyMiddleware:
-    """Request latency per route (pure ASGI: no per-request task like BaseHTTPMiddleware)."""
-
-    def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        route = path if path in KNOWN_ROUTES else "other"
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.metrics.request_seconds.labels(route=route).observe(time.perf_counter() - started)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from vitals.core.apikeys import INGEST_SCOPE, ApiKeys, presented_key
+from vitals.platform.apikeys import INGEST_SCOPE, ApiKeys, presented_key
 
 from .errors import Forbidden, Unauthorized
 

@@ -15,9 +15,11 @@ IngestError                 status, title, detail, headers
 
 from __future__ import annotations
 
-from .limits import RETRY_AFTER_S
+from typing import Any
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+from vitals.platform.problems import problem_body
+
+from .limits import RETRY_AFTER_S
 
 
 class IngestError(Exception):
@@ -30,21 +32,8 @@ class IngestError(Exception):
         self.detail = detail
         self.headers = headers or {}
 
-    def problem(self) -> dict[str, object]:
+    def problem(self) -> dict[str, Any]:
         return problem_body(self.status_code, self.title, self.detail, self.slug)
-
-
-def problem_body(status: int, title: str, detail: str, slug: str) -> dict[str, object]:
-    """RFC 9457 members, plus ``code`` and ``message``: the two fields Segment's and
-    RudderStack's SDKs read from an error answer (and log), so their logs say what went wrong."""
-    return {
-        "type": f"urn:vitals:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": slug,
-        "message": detail,
-    }
 
 
 class BadBatch(IngestError):
@@ -65,7 +54,7 @@ class BadEvent(IngestError):
         super().__init__(detail)
         self.rejected = rejected
 
-    def problem(self) -> dict[str, object]:
+    def problem(self) -> dict[str, Any]:
         return {**super().problem(), "rejected": self.rejected}
 
 

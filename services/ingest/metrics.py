@@ -6,13 +6,11 @@ keeps /metrics to this service's numbers.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
 from vitals.core.events import Event
+from vitals.platform.http_metrics import RequestMetrics
 
-# Reason classes for rejected events: the contract field at fault, or one of these. Bounded by
-# construction, so a client cannot blow up the label set with made-up field names.
-REJECT_REASONS = (*Event.model_fields, "not_object", "unknown_field")
 # Request latency buckets (seconds): validation of a full batch takes milliseconds, acks=all a
 # few more; the top buckets catch waits on an unhealthy Kafka up to the delivery timeout.
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
@@ -49,15 +47,11 @@ class IngestMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.request_seconds = Histogram(
-            "vitals_ingest_request_seconds",
-            "HTTP request latency, by route.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.http = RequestMetrics("ingest", LATENCY_BUCKETS, self.registry)
 
     def rejected(self, field: str | None, is_object: bool) -> None:
+        """Count a rejected event under the contract field at fault, "not_object" or
+        "unknown_field": a bounded label set, so made-up field names cannot blow it up."""
         if not is_object:
             reason = "not_object"
         elif field in Event.model_fields:

@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from vitals.core.settings import Settings
-from vitals.partitioning import kafka_partition
+from vitals.platform.partitioning import kafka_partition
+from vitals.platform.settings import Settings
 
 from .errors import SinkUnavailable
 from .limits import (
@@ -274,7 +274,7 @@ async def _close_quietly(producer: AIOKafkaProducer) -> None:
 
 def _by_partition(items: list[Record], partitions: list[int]) -> dict[int, list[Record]]:
     """Records grouped by the partition Kafka's default partitioner gives their key (murmur2,
-    vitals.partitioning): the scorer finds each customer on that partition, as before."""
+    vitals.platform.partitioning): the scorer finds each customer on that partition, as before."""
     groups: dict[int, list[Record]] = {}
     count = len(partitions)
     for record in items:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from vitals.core.events import PROFILE_KEYS, InvalidEvent
 
@@ -204,8 +204,7 @@ def _products_total(products: Any) -> float | None:
         if not isinstance(product, dict):
             return None
         price, quantity = product.get("price"), product.get("quantity", 1)
-        numbers = (price, quantity)
-        if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        if not (_is_number(price) and _is_number(quantity)):
             return None
         total += float(price) * float(quantity)
     return total
@@ -250,3 +249,8 @@ def _without_none(event: dict[str, Any] | Ignored) -> dict[str, Any] | Ignored:
     if isinstance(event, Ignored):
         return event
     return {key: value for key, value in event.items() if value is not None}
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: int or float, and not a bool (which Python counts as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -338,7 +338,7 @@ def _period_from_span(span: Any) -> Period | None:
 
 def _major(minor: float, currency: str | None) -> float:
     exponent = 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
-    return round(minor / 10**exponent, 6)
+    return round(minor / 10.0**exponent, 6)
 
 
 def _currency(value: Any) -> str | None:

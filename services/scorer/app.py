@@ -3,7 +3,7 @@
 Guarantee: at-least-once. Faust acks a record once its agent iteration finishes; after a crash,
 a rebalance or a changelog restore some records are processed again. That is harmless by
 construction: each customer state remembers the last applied (partition, offset, index), event ids
-are de-duplicated, and the projector (its own process: vitals.projection.projector) ignores
+are de-duplicated, and the projector (its own process: vitals.projector.projector) ignores
 snapshots older than what Redis holds.
 
 State: the table `customers` (RocksDB + changelog `<app id>-customers-changelog`), raw bytes keyed
@@ -29,12 +29,12 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from vitals.alerts.rules_store import RulesStore, apply_overrides
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
-from vitals.core.settings import Settings
 from vitals.core.state import CustomerState
-from vitals.partitioning import kafka_partition
+from vitals.notifier.rules_store import RulesStore, apply_overrides
+from vitals.platform.partitioning import kafka_partition
+from vitals.platform.settings import Settings
 
 from . import metrics
 from .faust_compat import (

@@ -23,8 +23,8 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     import faust
     from prometheus_client import start_http_server
 
-    from vitals.core.settings import Settings
-    from vitals.topics import TopicSpec, ensure_topics
+    from vitals.platform.settings import Settings
+    from vitals.platform.topics import TopicSpec, ensure_topics
 
     from .app import ScorerApp
 

@@ -24,12 +24,12 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from vitals.core.settings import Settings
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.platform.settings import Settings
 
 from .faust_compat import filing_under
 

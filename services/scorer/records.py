@@ -1,6 +1,6 @@
 """Decoding Kafka records of the `events` topic: one event, or an envelope of many.
 
-A record value is either one event object (the contract of DESIGN.md §2) or an envelope
+A record value is either one event object (the contract of docs/design.md §2) or an envelope
 ``{"events": [event, ...]}`` whose events all belong to customers that hash to the record's
 partition (producers that batch, like ``vitals replay --envelope-size``, group them that way).
 Every event must arrive on the partition its customer_id hashes to — the same murmur2 rule as
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from vitals.core.events import Event, InvalidEvent, parse_event
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
 
 # An envelope larger than this is refused whole: it would stall its partition for too long.
 MAX_ENVELOPE_EVENTS = 10_000

@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from vitals.api.app import create_app
-from vitals.core.settings import Settings
-from vitals.projection import keys
+from vitals.platform import keyspace as keys
+from vitals.platform.settings import Settings
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 

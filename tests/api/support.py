@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from projection.support import make_snapshot
+from projector.support import make_snapshot
 from redis.asyncio import Redis
 
-from vitals.projection.writer import ScoreProjection
+from vitals.projector.writer import ScoreProjection
 
 __all__ = ["make_snapshot", "seed"]
 

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from vitals.alerts.acks import AckStore
-from vitals.alerts.delivery_log import DeliveryState, RedisDeliveryLog
-from vitals.alerts.history import AlertHistory
+from vitals.notifier.acks import AckStore
+from vitals.notifier.delivery_log import DeliveryState, RedisDeliveryLog
+from vitals.notifier.history import AlertHistory
 
 from .conftest import ClientFactory
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from vitals.projection.reader import MAX_PAGE_LIMIT
+from vitals.projector.reader import MAX_PAGE_LIMIT
 
 from .conftest import ClientFactory
 from .support import make_snapshot, seed

@@ -8,7 +8,7 @@ import httpx
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from vitals.alerts.destinations import RedisDestinationStore, generate_secret
+from vitals.notifier.destinations import RedisDestinationStore, generate_secret
 
 from .conftest import ClientFactory
 

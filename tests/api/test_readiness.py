@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from vitals.projection import keys
+from vitals.platform import keyspace as keys
 
 from .conftest import ClientFactory
 from .support import make_snapshot, seed

@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from redis.asyncio import Redis
 
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 from .conftest import ClientFactory
 from .support import make_snapshot, seed

@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter
 
-from vitals.core import clv, sbg
-from vitals.core.bgnbd import BGParams
-from vitals.core.gammagamma import GGParams
+from vitals.core import clv
+from vitals.core.models import sbg
+from vitals.core.models.bgnbd import BGParams
+from vitals.core.models.gammagamma import GGParams
 
 BG_DAYS = BGParams(r=0.243, alpha=30.898, a=0.793, b=2.426)
 GG = GGParams(p=6.25, q=3.74, v=15.44)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from vitals.core import bgnbd
+from vitals.core.models import bgnbd
 from vitals.core.population import (
     DEFAULT_SBG_KEY,
     PRIORS,

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitals.core import mbgnbd
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig, StreamConfig, TemperatureConfig
 from vitals.core.events import Event
 from vitals.core.fold import apply_event
+from vitals.core.models import mbgnbd
 from vitals.core.population import PRIORS
 from vitals.core.state import CustomerState
 from vitals.core.temperature import Temperature, days_to_renewal, evaluate, logit, sigmoid

@@ -9,7 +9,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 
 async def produce(settings: Settings, records: Iterable[tuple[bytes | None, bytes]]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 from .kafka_io import read_all
 

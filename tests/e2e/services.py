@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from vitals.core.settings import Settings, to_env
+from vitals.platform.settings import Settings, to_env
 
 # Faust needs a few seconds to join the group and recover its table; uvicorn starts in ~1 s.
 START_TIMEOUT_S = 60.0

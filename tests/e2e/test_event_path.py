@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from vitals.core.settings import Settings
+from vitals.platform.settings import Settings
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce, read_all

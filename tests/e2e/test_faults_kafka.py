@@ -2,8 +2,8 @@
 answers 503 with Retry-After; every event ingest acknowledged (200) is in `events` afterwards.
 
 The test broker is shared by every test session on the machine, so this test starts a broker of
-its own (deploy/stack.sh through vitals.stackctl, on free ports, data under the test's tmp dir)
-and kills that one."""
+its own (deploy/stack.sh through vitals.tools.stackctl, on free ports, data under the test's tmp
+dir) and kills that one."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vitals.core.settings import Settings
-from vitals.stackctl import run_blocking, stack_down, stack_up
-from vitals.topics import ensure_topics
+from vitals.platform.settings import Settings
+from vitals.platform.topics import ensure_topics
+from vitals.tools.stackctl import run_blocking, stack_down, stack_up
 
 from .kafka_io import read_all
 from .services import await_for, free_port, running

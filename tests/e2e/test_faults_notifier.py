@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from alerts.support import Reply, ScriptedServer, make_alert
+from notifier.support import Reply, ScriptedServer, make_alert
 from standardwebhooks import Webhook
 
-from vitals.alerts.delivery_log import RedisDeliveryLog
-from vitals.core.settings import Settings
+from vitals.notifier.delivery_log import RedisDeliveryLog
+from vitals.platform.settings import Settings
 
 from .kafka_io import produce_pipelined
 from .services import await_for, kill9, running
@@ -31,8 +31,8 @@ REPLY_DELAY_S = 0.05
 # other test run on the broker. Settings come from the environment like the CLI's.
 NOTIFIER = """
 import asyncio, logging, os, signal
-from vitals.alerts.cli import run_notifier
-from vitals.core.settings import Settings
+from vitals.notifier.cli import run_notifier
+from vitals.platform.settings import Settings
 
 async def main():
     stop = asyncio.Event()

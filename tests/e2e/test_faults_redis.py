@@ -18,10 +18,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
-from vitals.core.settings import Settings, to_env
-from vitals.projection import codec, keys
-from vitals.projection.projector import group_id
-from vitals.sim.generator import simulate
+from vitals.platform import keyspace as keys
+from vitals.platform.settings import Settings, to_env
+from vitals.projector import codec
+from vitals.projector.projector import group_id
+from vitals.tools.sim.generator import simulate
 
 from .kafka_io import event_records, produce_pipelined, read_all
 from .offline import latest_if_all_scored, offline_engine

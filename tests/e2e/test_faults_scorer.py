@@ -15,9 +15,9 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from vitals.core.settings import Settings
-from vitals.partitioning import partition_for
-from vitals.sim.generator import simulate
+from vitals.platform.partitioning import partition_for
+from vitals.platform.settings import Settings
+from vitals.tools.sim.generator import simulate
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce_pipelined, read_all, topic_size

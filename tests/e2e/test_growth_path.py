@@ -10,14 +10,14 @@ import pytest
 from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
 from vitals.growth.projection import GrowthProjection
 from vitals.growth.state import GrowthState
-from vitals.sim.growth import simulate_growth
+from vitals.platform.settings import Settings
+from vitals.tools.sim.growth import simulate_growth
 
 from .kafka_io import event_records, produce
 from .services import await_for, running

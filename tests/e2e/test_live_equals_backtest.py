@@ -9,8 +9,8 @@ import pytest
 
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
-from vitals.sim.generator import simulate
+from vitals.platform.settings import Settings
+from vitals.tools.sim.generator import simulate
 
 from .kafka_io import event_records, produce, read_all
 from .services import await_for, running

@@ -10,9 +10,9 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from vitals.core.settings import Settings
-from vitals.partitioning import partition_for
-from vitals.projection.reader import ScoreReader
+from vitals.platform.partitioning import partition_for
+from vitals.platform.settings import Settings
+from vitals.projector.reader import ScoreReader
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce, read_all

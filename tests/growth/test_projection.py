@@ -11,13 +11,13 @@ import pytest
 from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import GrowthConfig
 from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
 from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.growth.state import GrowthState
+from vitals.platform.settings import Settings
 
 from .factories import DAY, START, stamp
 

@@ -7,10 +7,10 @@ import orjson
 import pytest
 
 from vitals.core.events import InvalidEvent, parse_event
-from vitals.core.settings import Settings
 from vitals.ingest.adapters import Adapters
 from vitals.ingest.app import create_app
 from vitals.ingest.mapped import Ignored
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 

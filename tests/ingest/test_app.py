@@ -9,9 +9,9 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RETRY_AFTER_S
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 
@@ -216,7 +216,9 @@ async def test_metrics_count_accepted_rejected_by_field_batches_and_latency(
     assert 'vitals_ingest_events_rejected_total{reason="unknown_field"} 1.0' in text
     assert 'vitals_ingest_batches_total{outcome="accepted"} 1.0' in text
     assert 'vitals_ingest_batches_total{outcome="bad_request"} 1.0' in text
-    assert 'vitals_ingest_request_seconds_count{route="/v1/batch"} 2.0' in text
+    route = 'method="POST",route="/v1/batch"'
+    assert f"vitals_ingest_request_duration_seconds_count{{{route}}} 2.0" in text
+    assert f'vitals_ingest_requests_total{{{route},status="400"}} 1.0' in text
 
 
 async def test_healthz_and_readyz_answer_without_kafka_for_a_plain_sink(sink: MemorySink) -> None:

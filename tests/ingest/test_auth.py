@@ -7,8 +7,8 @@ import base64
 import pytest
 from pydantic import SecretStr
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 

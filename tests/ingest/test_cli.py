@@ -8,7 +8,7 @@ import logging
 from click.testing import CliRunner
 
 from vitals.cli import main
-from vitals.ingest.cli import JsonFormatter
+from vitals.platform.logs import JsonFormatter
 
 
 def test_vitals_ingest_help_lists_its_options() -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 

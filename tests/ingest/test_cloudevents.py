@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, running
 

@@ -10,9 +10,9 @@ import zlib
 import orjson
 import pytest
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import MAX_BODY_BYTES, MAX_DECODED_BYTES
+from vitals.platform.settings import Settings
 
 from .support import MemorySink, event, running
 

@@ -15,9 +15,9 @@ from e2e.services import running as running_service
 from pydantic import SecretStr
 from segment.analytics.client import Client as SegmentClient
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.producer import KafkaEventSink
+from vitals.platform.settings import Settings
 
 from .live import LostAckSink, serving
 from .stripe_fixtures import SECRET, envelope, invoice_2024, price, sign, subscription

@@ -11,10 +11,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import RETRY_AFTER_S
 from vitals.ingest.producer import KafkaEventSink
+from vitals.platform.settings import Settings
 
 from .support import event, running
 

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
 
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.producer import KafkaEventSink
+from vitals.platform.settings import Settings
 
 from .live import LostAckSink, serving
 

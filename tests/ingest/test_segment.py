@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from vitals.core.events import InvalidEvent, parse_event
-from vitals.core.settings import Settings
 from vitals.ingest.adapters import Adapters
 from vitals.ingest.mapped import Ignored
 from vitals.ingest.segment_names import NameTable
+from vitals.platform.settings import Settings
 
 B2B = Adapters.from_settings(Settings()).to_contract
 B2C = Adapters.from_settings(Settings(ingest_customer_model="b2c")).to_contract

@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
 from vitals.ingest.app import create_app
 from vitals.ingest.mapped import Ignored
 from vitals.ingest.stripe_map import to_contract
+from vitals.platform.settings import Settings
 
 from .stripe_fixtures import (
     CREATED,

@@ -17,10 +17,10 @@ from redis.asyncio import Redis
 
 from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
-from vitals.core.settings import Settings
-from vitals.projection.writer import ScoreProjection
-from vitals.sim.generator import simulate
-from vitals.stackctl import run_blocking
+from vitals.platform.settings import Settings
+from vitals.projector.writer import ScoreProjection
+from vitals.tools.sim.generator import simulate
+from vitals.tools.stackctl import run_blocking
 
 CUSTOMERS = 16
 DAYS = 60

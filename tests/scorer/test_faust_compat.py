@@ -22,8 +22,8 @@ from e2e.services import await_for, running
 from faust.stores.rocksdb import Store
 from faust.transport.producer import ProducerBuffer
 
-from vitals.core.settings import Settings
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
+from vitals.platform.settings import Settings
 from vitals.scorer import faust_compat
 from vitals.scorer.faust_compat import OFFSET_KEY, PINNED_FAUST, set_producer_buffer
 

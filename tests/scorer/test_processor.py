@@ -9,7 +9,7 @@ import pytest
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
-from vitals.partitioning import partition_for
+from vitals.platform.partitioning import partition_for
 from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.records import MAX_DEAD_PAYLOAD_BYTES
 from vitals.scorer.store import MemoryStore

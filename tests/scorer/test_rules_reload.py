@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from vitals.alerts.rules_store import RulesStore
 from vitals.core.config import DEFAULT_CONFIG
-from vitals.core.settings import Settings
+from vitals.notifier.rules_store import RulesStore
+from vitals.platform.settings import Settings
 from vitals.scorer.app import ScorerApp
 
 

@@ -1,7 +1,7 @@
 """``/v1/alerts``: recent alerts with their delivery state; acknowledge and snooze them.
 
 Any key with ``read`` (or ``admin``) may list, acknowledge and snooze: it is the CSM's job. What
-the notifier does with them (see vitals.alerts.acks): an acknowledged alert is not delivered to
+the notifier does with them (see vitals.notifier.acks): an acknowledged alert is not delivered to
 destinations it has not reached yet nor on replays; a snooze holds back alerts of the same
 customer and rule raised before ``until``. Times are Unix seconds unless named ``*_iso``.
 """
@@ -17,12 +17,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 
-from vitals.alerts.acks import Ack, Acks, suppression
-from vitals.alerts.delivery_log import DeliveryLog
-from vitals.alerts.history import MAX_LIMIT, History
 from vitals.api.deps import AcksDep, AlertHistoryDep, DeliveryLogDep, ReadAccess
-from vitals.api.problems import Problem
 from vitals.core.events import MAX_ID_LENGTH
+from vitals.notifier.acks import Ack, Acks, suppression
+from vitals.notifier.delivery_log import DeliveryLog
+from vitals.notifier.history import MAX_LIMIT, History
+from vitals.platform.problems import Problem
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[ReadAccess])
 

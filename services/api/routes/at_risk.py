@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
-from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
-from vitals.projection.keys import Order
-from vitals.projection.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
+from vitals.platform.keyspace import Order
+from vitals.platform.problems import Problem
+from vitals.projector.reader import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, InvalidCursor
 
 router = APIRouter(tags=["at-risk"], dependencies=[ReadAccess, ProjectionReady])
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from vitals.api.deps import ReadAccess, ReaderDep
-from vitals.api.problems import Problem
 from vitals.api.readiness import ProjectionReady
 from vitals.core.events import MAX_ID_LENGTH
-from vitals.projection.reader import MAX_HISTORY_LIMIT
+from vitals.platform.problems import Problem
+from vitals.projector.reader import MAX_HISTORY_LIMIT
 
 router = APIRouter(
     prefix="/v1/customers", tags=["customers"], dependencies=[ReadAccess, ProjectionReady]

@@ -19,12 +19,12 @@ from fastapi import APIRouter, Body, Path, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from vitals.alerts.delivery import RetryPolicy, deliver, install_log_redaction
-from vitals.alerts.destinations import ID_PATTERN, Destination, public_view
-from vitals.alerts.formats import FORMATTERS
 from vitals.api.deps import AdminAccess, DestinationsDep, ReadAccess, SettingsDep
-from vitals.api.problems import Problem
 from vitals.core.alert_rules import ALERT_SCHEMA
+from vitals.notifier.delivery import RetryPolicy, deliver, install_log_redaction
+from vitals.notifier.destinations import ID_PATTERN, Destination, public_view
+from vitals.notifier.formats import FORMATTERS
+from vitals.platform.problems import Problem
 
 router = APIRouter(prefix="/v1/destinations", tags=["destinations"])
 

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from vitals.api.deps import ReadAccess, RedisDep
-from vitals.api.problems import Problem
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.experiments import analyse, experiment_names
 from vitals.growth.periods import PERIOD_HELP, Period, day_number
 from vitals.growth.projection import GrowthProjection
 from vitals.growth.report import View, funnel, groups, growth
+from vitals.platform.problems import Problem
 
 router = APIRouter(tags=["growth"], dependencies=[ReadAccess])
 

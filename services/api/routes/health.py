@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from vitals.api.deps import RedisDep
-from vitals.api.problems import problem
+from vitals.platform.problems import problem
 
 router = APIRouter(tags=["operations"])
 

@@ -1,7 +1,7 @@
 """``/v1/alert-rules``: the alert rules, their severities and settings; admins change settings.
 
 Settings are the ``AlertConfig`` fields (services/core/config.py): code defaults, overridden by
-what ``PUT`` stored in Redis (vitals.alerts.rules_store). The scorer polls the overrides and
+what ``PUT`` stored in Redis (vitals.notifier.rules_store). The scorer polls the overrides and
 applies them to its own config; ``effective`` here is the overrides over the code defaults.
 """
 
@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import ValidationError
 
-from vitals.alerts.rules_store import apply_overrides, config_as_dict
 from vitals.api.deps import AdminAccess, ReadAccess, RulesStoreDep
 from vitals.api.routes.destinations import invalid_body
 from vitals.core.alert_rules import RULES, SEVERITY
 from vitals.core.config import DEFAULT_CONFIG
+from vitals.notifier.rules_store import apply_overrides, config_as_dict
 
 router = APIRouter(prefix="/v1/alert-rules", tags=["alert rules"])
 

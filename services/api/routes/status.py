@@ -15,8 +15,8 @@ from fastapi import APIRouter
 from redis.exceptions import RedisError
 
 from vitals.api.deps import LagProbeDep, ReadAccess, ReaderDep
-from vitals.api.problems import Problem
-from vitals.projection import keys
+from vitals.platform import keyspace as keys
+from vitals.platform.problems import Problem
 
 router = APIRouter(tags=["status"], dependencies=[ReadAccess])
 

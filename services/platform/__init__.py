@@ -1,0 +1,1 @@
+"""The platform layer every process shares: settings, API keys, Kafka topics, partitioning rule."""
