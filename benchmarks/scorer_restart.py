@@ -169,7 +169,7 @@ async def send_probes(settings: Settings, round_: int) -> None:
                 "customer_id": cid,
                 "type": "usage",
                 "timestamp": datetime.fromtimestamp(ts, UTC).isoformat(),
-                "properties": {"feature": "probe"},
+                "name": "probe",
             }
             await producer.send(settings.topic_events, orjson.dumps(event), key=cid.encode())
         await producer.flush()
