@@ -31,6 +31,18 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
         "table read: faust Table get (RocksDB)",
         re.compile(r"^(TableStore\.)?get \(.*scorer/store\.py"),
     ),
+    (
+        "table write per batch: changelog batch + RocksDB WriteBatch",
+        re.compile(r"^(PartitionedTable\.)?(write|restore) \(.*scorer/faust_compat\.py"),
+    ),
+    (
+        "table read: RocksDB get of the partition (PartitionedStore)",
+        re.compile(r"^(PartitionedStore\.)?(get|put) \(.*scorer/store\.py"),
+    ),
+    (
+        "bulk produce of snapshots/alerts (per-partition batches)",
+        re.compile(r"^(ScorerApp\.)?_persist_and_publish \(|_produce_keyed|produce_batched"),
+    ),
     ("core: next_check (timers)", re.compile(r"core/timers\.py")),
     ("core: alert rules", re.compile(r"core/alert_rules\.py")),
     ("core: evaluate (snapshot)", re.compile(r"core/snapshot\.py")),
@@ -45,7 +57,10 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
         "faust per-record stream machinery (streams, conductor, events)",
         re.compile(r"faust/streams\.py|faust/transport/conductor\.py|faust/events\.py"),
     ),
-    ("agent body other (metrics, acks)", re.compile(r"^(ScorerApp\.)?_score \(")),
+    (
+        "agent body other (metrics, acks)",
+        re.compile(r"^(ScorerApp\.)?(_score|_score_partition) \("),
+    ),
     ("aiokafka producer: batching + produce requests", re.compile(r"aiokafka/producer/")),
     (
         "faust producer buffer + changelog acks (persisted offsets)",
@@ -66,6 +81,7 @@ GROUPS = {
         "processor other",
     ),
     "table (RocksDB get/set, changelog send + acks)": ("table ", "faust producer buffer"),
+    "bulk produce of outputs": ("bulk produce",),
     "projector (same process)": ("projector",),
 }
 FRAMEWORK = "Faust/aiokafka/event loop (per record + per produced message)"

@@ -3,6 +3,13 @@ raw aiokafka reference measured in the same run, and a py-spy profile of where i
 
     .venv/bin/python benchmarks/scorer_throughput.py                   # ~100k events, ~5-6 min
     .venv/bin/python benchmarks/scorer_throughput.py --customers 500 --days 20 --profile-seconds 0
+    .venv/bin/python benchmarks/scorer_throughput.py --workload realistic --workers 1,2
+
+Workloads (issue 10): ``today`` is 1,000 customers over 30 days (~100k events); ``realistic`` is
+200,000 customers, >= 1M events. The simulator keeps every event in memory and a 30-day history of
+200,000 customers is ~20M events (tens of GB), so ``realistic`` simulates REALISTIC_DAYS days: the
+customer count (table size, cache misses, dirty keys per event) is the issue's; the history depth
+per customer is not. --customers/--days override either preset.
 
 What it does:
 1. Starts its own stack (Kafka + Redis on private ports, data in --data-dir) through
@@ -74,6 +81,9 @@ from vitals.tools.sim.replay import replay_file
 from vitals.tools.stackctl import stack_down, stack_up
 
 SIM_START = datetime(2025, 1, 1, tzinfo=UTC)
+# (customers, days) per workload; see the module docstring for why realistic is 2 days deep.
+REALISTIC_DAYS = 2
+WORKLOADS = {"today": (1_000, 30), "realistic": (200_000, REALISTIC_DAYS)}
 # The raw reference takes well under a second per layout: best of a few damps scheduler noise.
 RAW_REPEATS = 3
 # Polling the group's committed offsets: a commit lands every ~2.8 s, finer polling buys nothing.
@@ -311,20 +321,33 @@ class Watcher:
                 return message.timestamp / 1000.0
 
 
-async def run_scorer(layout: Layout, logs: Path, command: str) -> ScorerRun:
-    """Start the scorer on a full events topic; wait until it has committed everything."""
-    settings = layout.settings
+async def run_scorer(
+    layout: Layout, logs: Path, command: str, settings: Settings | None = None, workers: int = 1
+) -> ScorerRun:
+    """Start the scorer (``workers`` processes of one group, each with its own datadir) on a full
+    events topic; wait until the group has committed everything."""
+    settings = settings or layout.settings
     async with Watcher(settings) as watch:
         load_start = os.getloadavg()[0]
         spawned = time.time()
-        proc = start_scorer(settings, logs / f"{settings.scorer_app_id}.log", command)
+        procs = [
+            start_scorer(
+                settings.model_copy(update={"data_dir": settings.data_dir / f"worker-{i}"})
+                if workers > 1
+                else settings,
+                logs / f"{settings.scorer_app_id}-{i}.log",
+                command,
+            )
+            for i in range(workers)
+        ]
         try:
-            await _wait_first_snapshot(watch, proc, logs)
-            cpu_start = process_cpu_s(proc.pid)
-            stalled = await _wait_done(watch, proc, logs)
-            cpu = process_cpu_s(proc.pid) - cpu_start
+            await _wait_first_snapshot(watch, procs, logs)
+            cpu_start = sum(process_cpu_s(proc.pid) for proc in procs)
+            stalled = await _wait_done(watch, procs, logs)
+            cpu = sum(process_cpu_s(proc.pid) for proc in procs) - cpu_start
         finally:
-            stop_scorer(proc)
+            for proc in procs:
+                stop_scorer(proc)
         first, last = await watch.snapshot_span()
         snapshots = await watch.snapshot_count()
         return ScorerRun(
@@ -337,23 +360,29 @@ async def run_scorer(layout: Layout, logs: Path, command: str) -> ScorerRun:
         )
 
 
-async def _wait_first_snapshot(watch: Watcher, proc: subprocess.Popen[bytes], logs: Path) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while await watch.snapshot_count() == 0:
+def _check_alive(procs: list[subprocess.Popen[bytes]], logs: Path) -> None:
+    for proc in procs:
         if proc.poll() is not None:
             raise RuntimeError(f"scorer exited with {proc.returncode}; see logs in {logs}")
+
+
+async def _wait_first_snapshot(
+    watch: Watcher, procs: list[subprocess.Popen[bytes]], logs: Path
+) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while await watch.snapshot_count() == 0:
+        _check_alive(procs, logs)
         if time.monotonic() > deadline:
             raise TimeoutError(f"no snapshot within {RUN_TIMEOUT_S} s; see logs in {logs}")
         await asyncio.sleep(FIRST_POLL_S)
 
 
-async def _wait_done(watch: Watcher, proc: subprocess.Popen[bytes], logs: Path) -> bool:
+async def _wait_done(watch: Watcher, procs: list[subprocess.Popen[bytes]], logs: Path) -> bool:
     deadline = time.monotonic() + RUN_TIMEOUT_S
     last_seen: tuple[object, ...] = ()
     still_since = time.monotonic()
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"scorer exited with {proc.returncode}; see logs in {logs}")
+        _check_alive(procs, logs)
         committed = await watch.committed()
         if all(committed[tp] >= end for tp, end in watch.event_ends.items()):
             return False
@@ -383,7 +412,7 @@ async def profile_layout(
     async with Watcher(settings) as watch:
         proc = start_scorer(settings, logs / f"{settings.scorer_app_id}.log", command)
         try:
-            await _wait_first_snapshot(watch, proc, logs)  # steady state, not start-up
+            await _wait_first_snapshot(watch, [proc], logs)  # steady state, not start-up
             done = subprocess.run(
                 [
                     pyspy,
@@ -439,6 +468,7 @@ def table(rows: list[tuple[str, str, int, float, float, float]]) -> str:
 
 async def bench(args: argparse.Namespace, base: Settings, run: str, workdir: Path) -> None:
     logs = workdir / "logs"
+    worker_counts = [int(w) for w in args.workers.split(",")]
     sizes = [int(s) for s in args.layouts.split(",")]
     layouts = [Layout(k, base) for k in sizes]
     for index, layout in enumerate(layouts, start=1):
@@ -488,6 +518,15 @@ async def bench(args: argparse.Namespace, base: Settings, run: str, workdir: Pat
         )
         result = await run_scorer(layout, logs, args.scorer_command)
         scorer_times[layout.name] = result.timing.seconds
+        multi: list[tuple[int, ScorerRun]] = []
+        for offset, workers in enumerate((w for w in worker_counts if w > 1), start=1):
+            tag = f"{layout.name}-x{workers}"
+            again = layout_settings(base, run, tag, redis_db=len(layouts) + 2 + offset)
+            again = again.model_copy(update={"topic_events": layout.settings.topic_events})
+            await ensure_topics(again)
+            multi.append(
+                (workers, await run_scorer(layout, logs, args.scorer_command, again, workers))
+            )
         rows.append(
             (layout.name, "raw aiokafka + orjson.loads", raw.events, raw.seconds, raw.rate, 1.0)
         )
@@ -512,6 +551,22 @@ async def bench(args: argparse.Namespace, base: Settings, run: str, workdir: Pat
                 result.timing.rate / raw.rate,
             )
         )
+        for workers, other in multi:
+            rows.append(
+                (
+                    layout.name,
+                    f"vitals scorer, {workers} workers",
+                    other.timing.events,
+                    other.timing.seconds,
+                    other.timing.rate,
+                    other.timing.rate / raw.rate,
+                )
+            )
+            notes.append(
+                f"{layout.name}: {workers} workers {other.timing.rate / result.timing.rate:.2f}x "
+                f"one worker (CPU {100 * other.cpu_s / other.timing.seconds:.0f} % of wall)"
+                + (" — COMMITS STALLED" if other.stalled else "")
+            )
         core_note = (
             f", core alone {1000 * core.seconds / max(core.snapshots, 1):.2f} ms" if core else ""
         )
@@ -552,8 +607,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--workload", choices=sorted(WORKLOADS), default="today", help="customers and days preset"
+    )
+    parser.add_argument("--customers", type=int, default=None, help="overrides the workload's")
+    parser.add_argument("--days", type=int, default=None, help="overrides the workload's")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker counts to time, comma separated (e.g. 1,2: also 2 workers on one group)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--layouts",
@@ -586,6 +649,9 @@ def main() -> None:
         "--keep-topics", action="store_true", help="do not delete this run's topics"
     )
     args = parser.parse_args()
+    customers, days = WORKLOADS[args.workload]
+    args.customers = args.customers or customers
+    args.days = args.days or days
 
     base = base_settings(args)
     run = time.strftime("%H%M%S")

@@ -7,8 +7,12 @@ are de-duplicated, and the projector (its own process: vitals.projector.projecto
 snapshots older than what Redis holds.
 
 State: the table `customers` (RocksDB + changelog `<app id>-customers-changelog`), raw bytes keyed
-by customer id. Each record's writes are filed under that record's partition, which is where every
-customer in it hashes to (records.decode_record checks this).
+by customer id, one RocksDB database per partition: a record's customers all hash to its partition
+(records.decode_record checks this). Faust owns the table's life (assignment, recovery from the
+changelog, standbys), but a batch's changed states are persisted per batch, not per key: one
+changelog batch produced on Faust's producer and one RocksDB WriteBatch per partition, in Faust's
+own layout, so Faust's recovery restores them as its own (faust_compat.py holds every such touch).
+Snapshots, alerts and dead letters of a batch are likewise produced in bulk and awaited once.
 """
 
 from __future__ import annotations
@@ -16,27 +20,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
 import orjson
 import redis.asyncio as aioredis
-from faust.streams import _current_event
-from faust.transport.producer import ProducerBuffer
 from redis.exceptions import RedisError
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams, refit
 from vitals.core.state import CustomerState
 from vitals.notifier.rules_store import RulesStore, apply_overrides
+from vitals.platform.partitioning import kafka_partition
 from vitals.platform.settings import Settings
 
 from . import metrics
-from .processor import RecordProcessor, SourceRecord
+from .faust_compat import (
+    PartitionedTable,
+    assigned_active_partitions,
+    produce_batched,
+    raw_producer,
+    restore_ahead_of_faust,
+    set_producer_buffer,
+)
+from .processor import Output, RecordProcessor, SourceRecord
 from .records import tick_record
-from .store import TableStore
+from .store import PartitionedStore
+from .timers import rebuild_timers
 
 logger = logging.getLogger("vitals.scorer")
 
@@ -65,6 +77,16 @@ SESSION_TIMEOUT_S = 15.0
 # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
 # burst of table writes; a larger buffer drains in fewer, bigger flushes.
 PRODUCER_BUFFER_MESSAGES = 10_000
+# RocksDB per partition database. Faust's defaults (a 2 GiB block cache and 3 x 64 MiB memtables
+# per partition) let 8 partitions grow far past the 1.5 GB a worker of 1M customers may use; reads
+# are mostly of states written moments ago (memtable) or of one customer once per batch, so a
+# small cache costs little.
+ROCKSDB_OPTIONS = {
+    "block_cache_size": 32 * 1024**2,
+    "block_cache_compressed_size": 0,
+    "write_buffer_size": 16 * 1024**2,
+    "max_write_buffer_number": 2,
+}
 
 
 class ScorerApp:
@@ -96,7 +118,7 @@ class ScorerApp:
             table_cleanup_interval=3600.0,
             broker_session_timeout=SESSION_TIMEOUT_S,
         )
-        ProducerBuffer.max_messages = PRODUCER_BUFFER_MESSAGES
+        set_producer_buffer(PRODUCER_BUFFER_MESSAGES)
         self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
         self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)
@@ -107,9 +129,13 @@ class ScorerApp:
             partitions=settings.partitions,
             key_type=bytes,
             value_type=bytes,
+            options=dict(ROCKSDB_OPTIONS),
         )
+        restore_ahead_of_faust(self.app, self.table, settings.kafka_bootstrap)
+        self.states = PartitionedTable(self.app, self.table)
+        self.store = PartitionedStore(self.states)
         self.processor = RecordProcessor(
-            store=TableStore(self.table),
+            store=self.store,
             config=config,
             params=lambda: self.params,
             partitions=settings.partitions,
@@ -156,15 +182,16 @@ class ScorerApp:
             logging.getLogger().setLevel(logging.INFO)
 
     async def _rebuild_timers(self) -> None:
-        """After recovery (start-up, rebalance): re-index every local customer's next timer."""
+        """After recovery (start-up, rebalance): re-index every local customer's next timer.
+
+        Read off the event loop, and only each state's tail (timers.rebuild_timers): at 1M
+        customers a full decode of every state on the loop took long enough to miss heartbeats."""
         started = time.perf_counter()
-        index = self.processor.timers
-        index.clear()
         self._ticking.clear()
-        for value in self.table.values():
-            state = CustomerState.from_bytes(value)
-            if state.position is not None and state.next_check_ts:
-                index.schedule(state.position[0], state.customer_id, state.next_check_ts)
+        loop = asyncio.get_running_loop()
+        partitions = self.states.active_partitions()
+        index = await loop.run_in_executor(None, rebuild_timers, self.states, partitions)
+        self.processor.timers = index
         metrics.TIMERS_PENDING.set(len(index))
         logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
 
@@ -196,7 +223,8 @@ class ScorerApp:
 
     async def _refit(self) -> None:
         """Refit population parameters from this worker's customers, off the event loop."""
-        states = [CustomerState.from_bytes(value) for value in self.table.values()]
+        loop = asyncio.get_running_loop()
+        states = await loop.run_in_executor(None, self._local_states)
         self._last_refit_at = time.monotonic()
         self._last_refit_customers = len(states)
         if not states:
@@ -206,7 +234,6 @@ class ScorerApp:
             if self.settings.clock == "wall"
             else max(self.processor.watermarks.values(), default=0.0)
         )
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
         params = await loop.run_in_executor(None, refit, states, now, self.config, self.params)
         self.params = params
@@ -218,14 +245,17 @@ class ScorerApp:
             params.models.sources,
         )
 
+    def _local_states(self) -> list[CustomerState]:
+        return [
+            CustomerState.from_bytes(value)
+            for partition in self.states.active_partitions()
+            for _, value in self.states.items(partition)
+        ]
+
     async def _tick_due_partitions(self) -> None:
         """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
         now = time.time()
-        assigned = {
-            tp.partition
-            for tp in self.app.assignor.assigned_actives()
-            if tp.topic == self.settings.topic_events
-        }
+        assigned = assigned_active_partitions(self.app, self.settings.topic_events)
         for partition in self.processor.timers.partitions():
             due = self.processor.timers.next_due(partition)
             sent = self._ticking.get(partition)
@@ -239,16 +269,20 @@ class ScorerApp:
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
         async for events in stream.take_events(SCORER_BATCH, within=SCORER_BATCH_WITHIN_S):
+            started = time.perf_counter()
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
+            outs: list[Output] = []
             for group in by_partition.values():
-                yield await self._score_partition(group)
+                outs.extend(self._score_partition(group))
+            published = await self._persist_and_publish(outs)
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+            yield published
 
-    async def _score_partition(self, group: list[faust.EventT[bytes]]) -> int:
+    def _score_partition(self, group: list[faust.EventT[bytes]]) -> list[Output]:
         """Score records of one partition as one batch: each changed customer is read, scored
-        and written once. Table writes are filed under the partition of Faust's *current event*,
-        so it is pointed at this group's last event while the batch is flushed."""
+        and written (to the store's pending writes) once."""
         records = [
             SourceRecord(
                 topic=e.message.topic,
@@ -259,8 +293,7 @@ class ScorerApp:
             )
             for e in group
         ]
-        started = time.perf_counter()
-        token = _current_event.set(weakref.ref(group[-1]))
+        self.store.use(records[0].partition)
         try:
             outs = [self.processor.process(records)]
         except Exception:
@@ -270,35 +303,65 @@ class ScorerApp:
                 "scoring a batch of %d records failed; retrying one by one", len(records)
             )
             outs = []
-            for event, record in zip(group, records, strict=True):
-                _current_event.set(weakref.ref(event))
+            for record in records:
                 try:
                     outs.append(self.processor.process([record]))
                 except Exception:
                     logger.exception(
                         "scoring failed at %s[%d]@%d", record.topic, record.partition, record.offset
                     )
-                    await self.dead_topic.send(key=record.key, value=_error_letter(record))
-        finally:
-            _current_event.reset(token)
+                    outs.append(Output(dead=[(record.key, _error_letter(record))]))
         self._ticking.pop(records[0].partition, None)
-        published = 0
+        return outs
+
+    async def _persist_and_publish(self, outs: list[Output]) -> int:
+        """Persist the batch's changed states and publish its snapshots, alerts and dead letters,
+        each in bulk, all awaited together: acknowledged by the broker before the batch's events
+        are acked (at-least-once). A crash in between repeats the batch, which is harmless: its
+        events are skipped by position, its snapshots are the same again."""
+        pending = self.store.take_pending()
+        snapshots = [item for out in outs for item in out.snapshots]
+        alerts = [item for out in outs for item in out.alerts]
+        dead = [item for out in outs for item in out.dead]
+        await asyncio.gather(
+            *(self.states.write(p, items) for p, items in pending.items()),
+            self._produce_keyed(self.settings.topic_scores, snapshots),
+            self._produce_keyed(self.settings.topic_alerts, alerts),
+            self._produce_any(self.settings.topic_events_dead, dead),
+        )
+        wall = time.time()
         for out in outs:
-            for key, value in out.dead:
-                await self.dead_topic.send(key=key, value=value)
-            for key, value in out.snapshots:
-                await self.scores_topic.send(key=key, value=value)
-            for key, value in out.alerts:
-                await self.alerts_topic.send(key=key, value=value)
-            published += len(out.snapshots)
-            wall = time.time()
             for state in out.changed:
                 metrics.EVENT_LAG.observe(max(0.0, wall - state.last_ts))
-        metrics.SNAPSHOTS.inc(published)
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.SNAPSHOTS.inc(len(snapshots))
         for partition, mark in self.processor.watermarks.items():
             metrics.WATERMARK.labels(partition=str(partition)).set(mark)
-        return published
+        return len(snapshots)
+
+    async def _produce_keyed(self, topic: str, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Records keyed by customer id, on the partition Kafka's default partitioner picks,
+        one producer batch per partition."""
+        if not items:
+            return
+        producer = raw_producer(self.app)
+        count = len(await producer.partitions_for(topic))
+        by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        for key, value in items:
+            by_partition.setdefault(kafka_partition(key, count), []).append((key, value))
+        await asyncio.gather(
+            *(
+                produce_batched(self.app, topic, partition, group, producer)
+                for partition, group in by_partition.items()
+            )
+        )
+
+    async def _produce_any(self, topic: str, items: Sequence[tuple[bytes | None, bytes]]) -> None:
+        """Records whose key may be missing (dead letters: rare), sent and awaited together."""
+        if not items:
+            return
+        producer = raw_producer(self.app)
+        futures = [await producer.send(topic, value, key=key) for key, value in items]
+        await asyncio.gather(*futures)
 
 
 def _error_letter(record: SourceRecord) -> bytes:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ import click
 import faust
 import orjson
 import redis.asyncio as aioredis
-from faust.streams import _current_event
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -53,6 +51,8 @@ from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.platform.settings import Settings
+
+from .faust_compat import filing_under
 
 logger = logging.getLogger("vitals.growth")
 
@@ -136,9 +136,9 @@ class GrowthAgent:
         delay = FOLD_RETRY_MIN_S
         for attempt in range(1, FOLD_ATTEMPTS + 1):
             # Table writes are filed under the partition of Faust's current event.
-            token = _current_event.set(weakref.ref(group[-1]))
             try:
-                return self.processor.process((e.message.partition, e.value) for e in group)
+                with filing_under(group[-1]):
+                    return self.processor.process((e.message.partition, e.value) for e in group)
             except Exception:
                 if attempt == FOLD_ATTEMPTS:
                     logger.exception(
@@ -153,8 +153,6 @@ class GrowthAgent:
                 # Part of the batch may be stored already and would look unchanged on the retry:
                 # publish every touched entity for a while.
                 self.processor.heal()
-            finally:
-                _current_event.reset(token)
             await asyncio.sleep(delay)
             delay *= 2
         return []

@@ -3,7 +3,9 @@
 ``StateStore`` is the only way scoring code touches state; ``BatchStore`` sits in front of it for
 one record (or one batch of records), reading each customer once and writing each changed customer
 once at ``flush``, so a record holding an envelope of 250 events costs one table write per customer
-instead of one per event.
+instead of one per event. ``PartitionedStore`` is the live scorer's store: it reads one partition's
+database directly and holds the states written during a batch until the app persists them all at
+once (one changelog batch and one RocksDB WriteBatch per partition, see faust_compat.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,50 @@ class TableStore:
 
     def put(self, customer_id: str, state: CustomerState) -> None:
         self._table[customer_id.encode()] = state.to_bytes()
+
+
+class PartitionReader(Protocol):
+    def get(self, partition: int, key: bytes) -> bytes | None: ...
+
+
+class PartitionedStore:
+    """States of the partition being scored (``use``), read from its database, written back by
+    the caller: ``take_pending`` hands over every state put since the last call, per partition.
+
+    Every customer of a record lives on the record's partition (records.decode_record checks it),
+    so one partition at a time is all the processor ever reads or writes.
+    """
+
+    def __init__(self, reader: PartitionReader) -> None:
+        self._reader = reader
+        self._partition: int | None = None
+        self._pending: dict[int, dict[bytes, bytes]] = {}
+
+    def use(self, partition: int) -> None:
+        self._partition = partition
+
+    def _current(self) -> int:
+        if self._partition is None:
+            raise RuntimeError("PartitionedStore: call use(partition) before reading or writing")
+        return self._partition
+
+    def get(self, customer_id: str) -> CustomerState | None:
+        partition = self._current()
+        key = customer_id.encode()
+        raw = self._pending.get(partition, {}).get(key)
+        if raw is None:
+            raw = self._reader.get(partition, key)
+        return CustomerState.from_bytes(raw) if raw is not None else None
+
+    def put(self, customer_id: str, state: CustomerState) -> None:
+        pending = self._pending.setdefault(self._current(), {})
+        pending[customer_id.encode()] = state.to_bytes()
+
+    def take_pending(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        """Every state written since the last call, per partition, in key order; forgets them."""
+        taken = {p: sorted(items.items()) for p, items in self._pending.items() if items}
+        self._pending = {}
+        return taken
 
 
 class MemoryStore:

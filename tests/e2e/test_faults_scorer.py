@@ -5,6 +5,7 @@ engine ends for the same events: nothing lost, nothing counted twice, no partiti
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,9 +45,12 @@ def thirds(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [events[:n], events[n : 2 * n], events[2 * n :]]
 
 
+@pytest.mark.parametrize("datadir", ["kept", "deleted"])
 async def test_scorer_killed_mid_stream_and_restarted_equals_the_offline_engine(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], datadir: str
 ) -> None:
+    """Restarted on its RocksDB, or on a new container (datadir deleted): then Faust's recovery
+    rebuilds the table from the changelog records the scorer produced per batch alone."""
     settings = stream_settings(settings)
     events = simulated_events()
     engine = offline_engine(events)
@@ -70,6 +74,8 @@ async def test_scorer_killed_mid_stream_and_restarted_equals_the_offline_engine(
         at_kill = await await_for(grew, timeout=SCORED_TIMEOUT_S, interval=0.02, what="progress")
         kill9(scorer)
         assert scorer.returncode == -9
+    if datadir == "deleted":
+        shutil.rmtree(Path(settings.data_dir) / "scorer")
 
     async with TopicReader(settings, settings.topic_scores) as scores:
         with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
@@ -82,7 +88,10 @@ async def test_scorer_killed_mid_stream_and_restarted_equals_the_offline_engine(
             )
     assert_equal_to_offline(latest, engine)
     with capsys.disabled():
-        print(f"\n[faults] scorer SIGKILLed with {at_kill} snapshots out ({before} before)")
+        print(
+            f"\n[faults] scorer SIGKILLed with {at_kill} snapshots out ({before} before), "
+            f"datadir {datadir}"
+        )
 
 
 async def _group_members(settings: Settings) -> int:

@@ -1,0 +1,269 @@
+"""Every touch of Faust's internals, in one place, for the pinned faust-streaming version only.
+
+The scorer uses Faust as its engine (group membership, partition assignment, table recovery from
+the changelog, offset commits) but bypasses its per-key table API on the hot path: a batch's dirty
+states are written as one RocksDB WriteBatch per partition, in the store's own layout (one
+database per partition, raw keys and values, the persisted changelog offset under
+``OFFSET_KEY``), and their changelog records are produced in one go on Faust's own producer.
+Faust's recovery then rebuilds the table from those records exactly as from its own.
+
+What this relies on, each pinned by tests/scorer/test_faust_compat.py:
+- ``faust.stores.rocksdb.Store``: ``_db_for_partition(p)`` opens/returns partition p's database,
+  ``_dbs`` holds the open ones, ``offset_key`` is where the last changelog offset written to the
+  database is kept (recovery reads the changelog from the offset after it).
+- Changelog records carry the table's raw key and value bytes (``key_type=value_type=bytes``),
+  and record N of changelog partition p restores into partition p's database.
+- The Faust producer's aiokafka producer (``app.producer._ensure_producer()``).
+- ``faust.streams._current_event``: the event a per-key ``table[k] = v`` files its write under.
+- ``ProducerBuffer.max_messages``: a class attribute (not a setting) bounding Faust's send buffer.
+- ``app.assignor.assigned_actives()``: the topic partitions this worker is active for.
+- ``Table.on_rebalance`` runs (and opens the active partitions' databases) before Faust's recovery
+  reads each database's persisted offset: ``restore_ahead_of_faust`` fills the databases from the
+  changelog with a plain aiokafka consumer in between, so Faust's recovery (10-20k records/s on
+  these machines, one event at a time) finds nothing left to read.
+
+A new faust-streaming release may change any of these without notice: bump ``PINNED_FAUST`` only
+after the tests above pass on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from faust.streams import _current_event
+from faust.transport.producer import ProducerBuffer
+
+logger = logging.getLogger("vitals.scorer")
+
+# The version every internal below was read from and tested against (pyproject pins it too).
+PINNED_FAUST = "0.15.3"
+
+if faust.__version__ != PINNED_FAUST:
+    raise ImportError(
+        f"vitals.scorer.faust_compat was written for faust-streaming {PINNED_FAUST}, found "
+        f"{faust.__version__}: run tests/scorer/test_faust_compat.py against it, adapt this module "
+        "and then bump PINNED_FAUST"
+    )
+
+# faust.stores.rocksdb.Store.offset_key: the persisted changelog offset inside each partition DB.
+OFFSET_KEY: bytes = b"__faust\0offset__"
+
+
+def set_producer_buffer(max_messages: int) -> None:
+    """Faust's producer buffer holds ``max_messages`` (process-wide: a class attribute)."""
+    ProducerBuffer.max_messages = max_messages
+
+
+def assigned_active_partitions(app: faust.App, topic: str) -> set[int]:
+    """Partitions of ``topic`` this worker is active (not standby) for."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+@contextlib.contextmanager
+def filing_under(event: faust.EventT[Any]) -> Iterator[None]:
+    """Per-key ``table[k] = v`` inside this block files under ``event``'s partition (changelog
+    and RocksDB alike), whatever event Faust's stream is on."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def _store(table: faust.TableT[Any, Any]) -> Any:
+    store = table.data
+    if not hasattr(store, "_db_for_partition"):
+        raise TypeError(
+            f"table {table.name!r} is not on RocksDB (store={type(store).__name__}): the batched "
+            "state path needs store='rocksdb://'"
+        )
+    return store
+
+
+class PartitionedTable:
+    """Raw reads and batched writes of a Faust RocksDB table, one partition at a time."""
+
+    def __init__(self, app: faust.App, table: faust.TableT[bytes, bytes]) -> None:
+        self._app = app
+        self._table = table
+
+    @property
+    def changelog_topic(self) -> str:
+        name: str = self._table.changelog_topic.get_topic_name()
+        return name
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        value: bytes | None = _store(self._table)._db_for_partition(partition).get(key)
+        return value
+
+    def persisted_offset(self, partition: int) -> int | None:
+        raw = _store(self._table)._db_for_partition(partition).get(OFFSET_KEY)
+        return int(raw) if raw is not None else None
+
+    def active_partitions(self) -> list[int]:
+        """Partitions of the table this worker holds as active, with an open database."""
+        actives = assigned_active_partitions(self._app, self.changelog_topic)
+        return sorted(p for p in _store(self._table)._dbs if p in actives)
+
+    def items(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) of one partition's database, Faust's offset key left out."""
+        for key, value in _store(self._table)._db_for_partition(partition).items():
+            if key != OFFSET_KEY:
+                yield key, value
+
+    async def restore(self, bootstrap: str) -> int:
+        """Read each active partition's changelog from the database's persisted offset to the
+        end into the database (see ``restore_ahead_of_faust``); returns the records applied."""
+        import rocksdict
+
+        topic = self.changelog_topic
+        partitions = self.active_partitions_assigned()
+        if not partitions:
+            return 0
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=RESTORE_FETCH_BYTES,
+            fetch_max_bytes=RESTORE_FETCH_BYTES * 4,
+        )
+        await consumer.start()
+        applied = 0
+        try:
+            tps = [TopicPartition(topic, p) for p in partitions]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.beginning_offsets(tps)
+            remaining = set()
+            for tp in tps:
+                persisted = self.persisted_offset(tp.partition)
+                start = max(starts[tp], persisted + 1 if persisted is not None else 0)
+                if start < ends[tp]:
+                    consumer.seek(tp, start)
+                    remaining.add(tp)
+            while remaining:
+                pages = await consumer.getmany(
+                    *remaining, timeout_ms=1000, max_records=RESTORE_MAX_RECORDS
+                )
+                for tp in [tp for tp in remaining if not pages.get(tp)]:
+                    if await consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)  # the end is past records no longer there
+                for tp, messages in pages.items():
+                    if not messages:
+                        continue
+                    batch = rocksdict.WriteBatch(raw_mode=True)
+                    for m in messages:
+                        if m.value is None:
+                            batch.delete(m.key)
+                        else:
+                            batch.put(m.key, m.value)
+                    batch.put(OFFSET_KEY, str(messages[-1].offset).encode())
+                    _store(self._table)._db_for_partition(tp.partition).write(batch)
+                    applied += len(messages)
+                    if messages[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+                    await asyncio.sleep(0)  # heartbeats and the rest of the loop keep running
+        finally:
+            await consumer.stop()
+        return applied
+
+    def active_partitions_assigned(self) -> list[int]:
+        """Active partitions of the table's changelog in the current assignment."""
+        return sorted(assigned_active_partitions(self._app, self.changelog_topic))
+
+    async def write(self, partition: int, items: Sequence[tuple[bytes, bytes]]) -> int:
+        """Persist ``items`` on ``partition``: changelog records produced in batches on Faust's
+        producer and acknowledged, then one RocksDB WriteBatch holding the items and the last
+        changelog offset. Returns the number of changelog batches sent.
+
+        Changelog first: a crash between the two leaves the database behind the changelog, which
+        recovery reads from the database's offset on; the other order could leave a state in
+        RocksDB that the changelog never saw (lost when the datadir is)."""
+        if not items:
+            return 0
+        import rocksdict  # Faust's RocksDB driver (faust-streaming[rocksdict])
+
+        last_offset = await produce_batched(
+            self._app, self.changelog_topic, partition, items, raw_producer(self._app)
+        )
+        batch = rocksdict.WriteBatch(raw_mode=True)
+        for key, value in items:
+            batch.put(key, value)
+        batch.put(OFFSET_KEY, str(last_offset).encode())
+        _store(self._table)._db_for_partition(partition).write(batch)
+        return 1
+
+
+# Records per fetch when restoring ahead of Faust: big pages, one WriteBatch each.
+RESTORE_MAX_RECORDS = 20_000
+RESTORE_FETCH_BYTES = 16 * 1024**2
+
+
+def restore_ahead_of_faust(
+    app: faust.App, table: faust.TableT[bytes, bytes], bootstrap: str
+) -> None:
+    """After each rebalance, before Faust's own recovery: bring every active partition's database
+    up to its changelog's end (records after the persisted offset, one WriteBatch per fetched
+    page, the offset with them). Faust's recovery then starts from that offset, with nothing or
+    little left; it still does the rest (standbys, records written meanwhile)."""
+    states = PartitionedTable(app, table)
+    original = table.on_rebalance
+
+    async def on_rebalance(
+        assigned: set[Any], revoked: set[Any], newly_assigned: set[Any], generation_id: int = 0
+    ) -> None:
+        await original(assigned, revoked, newly_assigned, generation_id)
+        started = time.perf_counter()
+        applied = await states.restore(bootstrap)
+        if applied:
+            logger.info(
+                "restored %d changelog records ahead of Faust in %.1f s",
+                applied,
+                time.perf_counter() - started,
+            )
+
+    table.on_rebalance = on_rebalance  # type: ignore[method-assign]
+
+
+def raw_producer(app: faust.App) -> AIOKafkaProducer:
+    """The aiokafka producer under Faust's (started with the app; shared with its own sends)."""
+    producer: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    return producer
+
+
+async def produce_batched(
+    app: faust.App,
+    topic: str,
+    partition: int,
+    items: Sequence[tuple[bytes | None, bytes]],
+    producer: AIOKafkaProducer | None = None,
+) -> int:
+    """Produce ``items`` to one partition in as few record batches as fit, wait for the broker's
+    acknowledgement of all, and return the offset of the last record."""
+    producer = producer or raw_producer(app)
+    futures: list[asyncio.Future[Any]] = []
+    batch = producer.create_batch()
+    for key, value in items:
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                raise ValueError(
+                    f"a record of {len(value)} bytes does not fit one producer batch: raise "
+                    "producer_max_request_size"
+                )
+    last_count = batch.record_count()
+    if last_count:
+        futures.append(await producer.send_batch(batch, topic, partition=partition))
+    results = await asyncio.gather(*futures)
+    # A batch's metadata carries its base offset: its last record is record_count - 1 later (the
+    # last batch is never empty, since every full one is followed by an append that fits).
+    return int(results[-1].offset) + last_count - 1
