@@ -25,7 +25,7 @@ from vitals.platform.settings import Settings
 from vitals.tools.sim.generator import simulate
 from vitals.tools.sim.growth import merge_by_time, simulate_growth
 
-from .kafka_io import event_records, produce, produce_pipelined, topic_size
+from .kafka_io import TopicReader, event_records, produce, produce_pipelined, topic_size
 from .offline import assert_equal_to_offline, latest_if_all_scored, offline_engine
 from .services import await_for, kill9, running
 
@@ -118,12 +118,13 @@ async def test_growth_worker_killed_and_restarted_next_to_a_scorer_both_end_exac
                 await await_for(
                     settled, timeout=SETTLED_TIMEOUT_S, interval=0.5, what="growth totals exact"
                 )
-                latest = await await_for(
-                    lambda: latest_if_all_scored(settings, engine),
-                    timeout=SETTLED_TIMEOUT_S,
-                    interval=1.0,
-                    what="every customer scored",
-                )
+                async with TopicReader(settings, settings.topic_scores) as scores:
+                    latest = await await_for(
+                        lambda: latest_if_all_scored(scores, engine),
+                        timeout=SETTLED_TIMEOUT_S,
+                        interval=1.0,
+                        what="every customer scored",
+                    )
         assert await projection.arrivals(expected.arrivals) == expected.arrivals
         assert await topic_size(settings, settings.topic_scores) > 0
     finally:
