@@ -71,33 +71,67 @@ class View:
     def now(self, metric: str) -> int:
         return sum(v for (day, _), v in self.cells(metric).items() if day < 0)
 
-    def labels(self) -> list[str]:
-        days = [
+    def data_days(self) -> list[int]:
+        """Every day with a (non-experiment) total inside the filters."""
+        return [
             day
             for metric in self.aggregates
             for (day, _) in self.cells(metric)
             if day >= 0 and not metric.startswith("exp:")
         ]
+
+    def as_of(self) -> int | None:
+        """The last day the data reaches (event time), cut at ``until``: periods after it have not
+        happened yet and the one holding it may be in progress."""
+        days = self.data_days()
+        if not days:
+            return None
+        return min(max(days), self.until) if self.until is not None else max(days)
+
+    def coverage(self, label_day: int, as_of: int | None) -> tuple[int, int]:
+        """(days covered, days in period) for the period holding ``label_day``: a period cut by
+        ``since`` or still in progress at ``as_of`` covers fewer days than it has."""
+        start, end = self.period.start(label_day), self.period.next_start(label_day)
+        first = max(start, self.since) if self.since is not None else start
+        last = min(end - 1, as_of) if as_of is not None else end - 1
+        return max(0, last - first + 1), end - start
+
+    def period_starts(self) -> dict[str, int]:
+        """label -> first day, for every period from the first day with data (or ``since``) to the
+        last (or ``until``), empty ones too."""
+        days = self.data_days()
         if self.since is not None:
             days.append(self.since)
         if self.until is not None:
             days.append(self.until)
-        if not days:
-            return []
-        return self.period.labels(min(days), max(days))
+        out: dict[str, int] = {}
+        if days:
+            day, last = self.period.start(min(days)), max(days)
+            while day <= last:
+                out[self.period.label(day)] = day
+                day = self.period.next_start(day)
+        return out
+
+    def labels(self) -> list[str]:
+        return list(self.period_starts())
 
 
 def funnel(view: View, budget: float | None = None) -> dict[str, Any]:
     """Stage entries, pair conversions, LVR, fast/old conversions and cost per SQL per period;
     the current stage counts and the mean time in each stage."""
-    labels = view.labels()
+    starts = view.period_starts()
+    labels = list(starts)
+    as_of = view.as_of()
     entered = {stage: view.by_period(f"enter:{stage}") for stage in STAGES}
     conv = {name: (view.by_period(den), view.by_period(num)) for name, den, num in CONVERSIONS}
     fast, old = view.by_period("cust:fast"), view.by_period("cust:old")
-    rows, previous = [], None
+    rows: list[dict[str, Any]] = []
+    previous: int | None = None
     for label in labels:
         qualified = entered["mql"].get(label, 0)
         sql = entered["sql"].get(label, 0)
+        covered, length = view.coverage(starts[label], as_of)
+        partial = covered < length
         rows.append(
             {
                 "period": label,
@@ -111,13 +145,21 @@ def funnel(view: View, budget: float | None = None) -> dict[str, Any]:
                     for name, (dens, nums) in conv.items()
                 },
                 "qualified": qualified,
-                "lvr_pct": lvr(qualified, previous),
+                "days_covered": covered,
+                "days_in_period": length,
+                "partial": partial,
+                # A partial period against a whole one reads as a collapse (or, after a partial
+                # one, a boom): LVR compares whole periods only; run rate projects a partial one.
+                "lvr_pct": None if partial else lvr(qualified, previous),
+                "lvr_run_rate_pct": (
+                    lvr_run_rate(qualified, covered, length, previous) if partial else None
+                ),
                 "conversions_fast": fast.get(label, 0),
                 "conversions_old": old.get(label, 0),
                 "cost_per_sql": (budget / sql) if budget is not None and sql else None,
             }
         )
-        previous = qualified
+        previous = None if partial else qualified
     time_in_stage = {}
     for stage in STAGES[:-1]:
         seconds, count = (
@@ -138,6 +180,20 @@ def funnel(view: View, budget: float | None = None) -> dict[str, Any]:
 def lvr(current: int, previous: int | None) -> float | None:
     """Lead velocity rate, percent: (qualified this period − last) ÷ last × 100; None without a
     previous period or with none qualified in it (the rate is undefined, not infinite)."""
+    return lvr_float(current, previous)
+
+
+def lvr_run_rate(
+    qualified: int, days_covered: int, days_in_period: int, previous: int | None
+) -> float | None:
+    """LVR of a partial period at its pace so far: qualified × days in period ÷ days covered,
+    against the whole previous period; None without a whole previous period or any day covered."""
+    if days_covered <= 0:
+        return None
+    return lvr_float(qualified * days_in_period / days_covered, previous)
+
+
+def lvr_float(current: float, previous: int | None) -> float | None:
     if previous is None or previous == 0:
         return None
     return (current - previous) / previous * 100.0

@@ -78,10 +78,30 @@ async def test_funnel_counts_entries_rates_and_lvr_per_month(
     }
     assert rows["2026-01"]["conversion"]["mql_customer"]["converted"] == 1
     assert rows["2026-02"]["lvr_pct"] == 0.0
-    assert rows["2026-03"]["lvr_pct"] == -100.0
+    # The data ends early in March: March is in progress, so no LVR against whole February (it
+    # would read -100 %), only its run rate; and it says how much of the month it covers.
+    assert [rows[m]["partial"] for m in rows] == [False, False, True]
+    assert rows["2026-03"]["lvr_pct"] is None
+    assert rows["2026-03"]["lvr_run_rate_pct"] == -100.0
+    assert rows["2026-03"]["days_in_period"] == 31
+    assert rows["2026-03"]["days_covered"] == 10  # data up to March 10th
+    assert rows["2026-02"]["lvr_run_rate_pct"] is None
     assert rows["2026-02"]["cost_per_sql"] == 900.0
     assert rows["2026-03"]["conversions_fast"] == 1
     assert body["current"]["customer"] == 1 and body["current"]["visitor"] == 1
+
+
+async def test_funnel_period_cut_by_since_is_partial_and_not_a_base_for_lvr(
+    api: ClientFactory, redis: Redis
+) -> None:
+    await seed(redis)
+    async with api() as client:
+        body = (await client.get("/v1/funnel", params={"since": "2026-01-20"})).json()
+    rows = {row["period"]: row for row in body["periods"]}
+    assert rows["2026-01"]["partial"] and rows["2026-01"]["days_covered"] == 12
+    assert not rows["2026-02"]["partial"]
+    # February is whole, but January (its base) is cut: no LVR, and no run rate either.
+    assert rows["2026-02"]["lvr_pct"] is None and rows["2026-02"]["lvr_run_rate_pct"] is None
 
 
 async def test_funnel_cohort_and_period_filters(api: ClientFactory, redis: Redis) -> None:

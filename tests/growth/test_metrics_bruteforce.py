@@ -3,6 +3,7 @@ duplicated, with stale snapshots re-applied), equals a brute-force computation o
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -54,6 +55,10 @@ def cases(draw: st.DrawFn) -> tuple[list[Event], list[Event], int]:
     return events, draw(deliveries(events)), draw(st.integers(1, 4))
 
 
+def _day(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day)
+
+
 def _month_view(totals: Totals) -> report.View:
     return report.View(totals.metrics, Period.parse("month"))
 
@@ -79,10 +84,23 @@ def test_funnel_matches_brute_force(case: tuple[list[Event], list[Event], int]) 
     assert sum(r["entered"]["visitor"] for r in got["periods"]) == len(
         {e.customer_id for e in events}
     )
+    # Only the month holding the last day of data can be in progress (no since/until here).
+    as_of = _month_view(totals).as_of()
+    assert [r["partial"] for r in got["periods"]] == [
+        r is got["periods"][-1] and as_of is not None and _day(as_of + 1).day != 1
+        for r in got["periods"]
+    ]
     for previous, row in zip(got["periods"], got["periods"][1:], strict=False):
         before = expected["enter:mql"].get(previous["period"], 0)
         now = expected["enter:mql"].get(row["period"], 0)
-        assert row["lvr_pct"] == (pytest.approx((now - before) / before * 100) if before else None)
+        whole = pytest.approx((now - before) / before * 100) if before else None
+        assert row["lvr_pct"] == (None if row["partial"] else whole)
+        pace = now * row["days_in_period"] / row["days_covered"]
+        assert row["lvr_run_rate_pct"] == (
+            (pytest.approx((pace - before) / before * 100) if before else None)
+            if row["partial"]
+            else None
+        )
     for stage in STAGES[:-1]:
         cell = expected[f"tis:{stage}"]
         mean = got["time_in_stage"][stage]["mean_days"]

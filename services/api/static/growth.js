@@ -97,8 +97,9 @@ function renderFunnel(f) {
     STAGES.slice(0, -1).map((s) => `${STAGE_NAMES[s]} ${tis[s].mean_days === null ? "–" : tis[s].mean_days.toFixed(1)}`).join(" · ")));
   const rows = f.periods;
   document.getElementById("lvr").replaceChildren(
-    barChart(rows.map((r) => r.lvr_pct), rows.map((r) => r.period), { signed: true, fmt: (v) => v.toFixed(0) + "%" }),
-    el("p", { class: "sub" }, "Qualified (MQL) per period: ", rows.map((r) => `${r.period} ${r.qualified}`).join(" · ")));
+    barChart(rows.map(lvrOf), rows.map(periodName), { signed: true, fmt: (v) => v.toFixed(0) + "%" }),
+    el("p", { class: "sub" }, "Qualified (MQL) per period: ", rows.map((r) => `${periodName(r)} ${r.qualified}`).join(" · "),
+      rows.some((r) => r.partial) ? ". A period in progress shows its run rate (its pace so far, against the whole period before)." : ""));
   document.getElementById("fastold").replaceChildren(
     stackedChart(rows.map((r) => ({ fast: r.conversions_fast, old: r.conversions_old })), ["fast", "old"],
       { fast: "#7aa2f7", old: "#1f9d55" }, { labels: rows.map((r) => r.period), height: 150 }),
@@ -107,18 +108,27 @@ function renderFunnel(f) {
     STAGES.map((s) => el("th", { class: "num" }, STAGE_NAMES[s])),
     el("th", { class: "num" }, "lead→MQL"), el("th", { class: "num" }, "MQL→SQL"),
     el("th", { class: "num" }, "MQL→cust."), el("th", { class: "num" }, "LVR"), el("th", { class: "num" }, "Cost/SQL"))),
-    el("tbody", {}, rows.slice().reverse().map((r) => el("tr", {}, el("td", {}, r.period),
+    el("tbody", {}, rows.slice().reverse().map((r) => el("tr", {}, el("td", {}, periodName(r)),
       STAGES.map((s) => el("td", { class: "num" }, num(r.entered[s]))),
       el("td", { class: "num" }, pct(r.conversion.lead_mql.rate)),
       el("td", { class: "num" }, pct(r.conversion.mql_sql.rate)),
       el("td", { class: "num" }, pct(r.conversion.mql_customer.rate)),
-      el("td", { class: "num" }, r.lvr_pct === null ? "–" : r.lvr_pct.toFixed(0) + " %"),
+      el("td", { class: "num" }, lvrOf(r) === null ? "–" : (r.partial ? "≈ " : "") + lvrOf(r).toFixed(0) + " %"),
       el("td", { class: "num" }, r.cost_per_sql === null ? "–" : money(r.cost_per_sql))))));
   document.getElementById("table").replaceChildren(table);
   const cur = f.current;
   document.getElementById("tiles").replaceChildren(
     ...["visitor", "mql", "sql", "opportunity", "customer"].map((s) =>
       el("div", { class: "tile" }, el("div", { class: "n" }, num(cur[s])), el("div", { class: "l" }, "now " + STAGE_NAMES[s]))));
+}
+
+// LVR compares whole periods; a period in progress (or cut by the filter) gets its run rate.
+function lvrOf(r) {
+  return r.partial ? r.lvr_run_rate_pct : r.lvr_pct;
+}
+
+function periodName(r) {
+  return r.partial ? `${r.period} (${r.days_covered}/${r.days_in_period} d)` : r.period;
 }
 
 function renderGroups(g) {
@@ -141,7 +151,7 @@ function renderGrowth(gr) {
   document.getElementById("aarrr").replaceChildren(el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, "Period"), ["Acq.", "Act.", "Ret.", "Rev.", "Ref."].map((h) => el("th", { class: "num" }, h)),
       el("th", { class: "num" }, "Activation"), el("th", { class: "num" }, "K-factor"), el("th", { class: "num" }, "Cycle (days)"))),
-    el("tbody", {}, rows.slice().reverse().map((r) => el("tr", {}, el("td", {}, r.period),
+    el("tbody", {}, rows.slice().reverse().map((r) => el("tr", {}, el("td", {}, periodName(r)),
       ["acquisition", "activation", "retention", "revenue", "referral"].map((s) => el("td", { class: "num" }, num(r.aarrr[s]))),
       el("td", { class: "num" }, pct(r.activation_rate)),
       el("td", { class: "num" }, r.k_factor === null ? "–" : `${r.k_factor.toFixed(2)} (${r.referred_customers}/${r.referrers})`),
