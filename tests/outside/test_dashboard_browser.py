@@ -10,17 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .chromium import ensure_chromium
+from .browser import ARTIFACTS, watched_page
 from .conftest import ServedApi
 
 pytestmark = pytest.mark.integration
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "browser"
 PAGE_SIZE = 25  # index.js
-# Generous for 2 shared cores; Playwright polls, so a fast page costs nothing.
-UI_TIMEOUT_MS = 20_000
 
 
 def listed_ids(page: Page) -> list[str]:
@@ -45,8 +42,6 @@ def api_ids(api: ServedApi, **params: str) -> list[str]:
 def test_dashboard_lists_by_risk_filters_and_opens_a_customer_with_its_history(
     served_api: ServedApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chromium = ensure_chromium()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expected = api_ids(served_api)
     assert len(expected) >= 5
     owners = Counter(
@@ -58,77 +53,55 @@ def test_dashboard_lists_by_risk_filters_and_opens_a_customer_with_its_history(
     owner = owners.most_common(1)[0][0]
     expected_owner = api_ids(served_api, owner=owner)
     assert 0 < len(expected_owner) < len(expected)
-    errors: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on(
-                "response",
-                lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+    with watched_page() as watched:
+        page = watched.page
+        # 1. The morning list: most at risk first, the same order as the API.
+        page.goto(f"{served_api.url}/ui/")
+        expect(page.locator("#rows tr td:nth-child(2) a")).to_have_count(len(expected))
+        assert listed_ids(page) == expected
+        risks = shown_risks(page)
+        assert risks == sorted(risks, reverse=True), risks
+        # The scatter plots customers with both a temperature and a health score.
+        plotted = [
+            cid
+            for cid in served_api_active(served_api)
+            if all(
+                isinstance((served_api.latest[cid].get(k) or {}).get("value"), int | float)
+                for k in ("temperature", "health")
             )
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(f"console: {msg.text} {msg.location}")
-                    if msg.type == "error"
-                    else None
-                ),
-            )
+        ]
+        expect(page.locator("#scatter circle")).to_have_count(len(plotted))
+        page.screenshot(path=str(ARTIFACTS / "1-list.png"), full_page=True)
 
-            # 1. The morning list: most at risk first, the same order as the API.
-            page.goto(f"{served_api.url}/ui/")
-            expect(page.locator("#rows tr td:nth-child(2) a")).to_have_count(len(expected))
-            assert listed_ids(page) == expected
-            risks = shown_risks(page)
-            assert risks == sorted(risks, reverse=True), risks
-            # The scatter plots customers with both a temperature and a health score.
-            plotted = [
-                cid
-                for cid in served_api_active(served_api)
-                if all(
-                    isinstance((served_api.latest[cid].get(k) or {}).get("value"), int | float)
-                    for k in ("temperature", "health")
-                )
-            ]
-            expect(page.locator("#scatter circle")).to_have_count(len(plotted))
-            page.screenshot(path=str(ARTIFACTS / "1-list.png"), full_page=True)
+        # 2. One owner's book.
+        page.select_option("#f-owner", owner)
+        expect(page.locator("#rows tr td:nth-child(2) a")).to_have_count(len(expected_owner))
+        assert listed_ids(page) == expected_owner
+        for sub in page.locator("#rows tr td:nth-child(2) .sub").all_inner_texts():
+            assert sub.startswith(owner), sub
+        page.screenshot(path=str(ARTIFACTS / "2-filtered-by-owner.png"), full_page=True)
 
-            # 2. One owner's book.
-            page.select_option("#f-owner", owner)
-            expect(page.locator("#rows tr td:nth-child(2) a")).to_have_count(len(expected_owner))
-            assert listed_ids(page) == expected_owner
-            for sub in page.locator("#rows tr td:nth-child(2) .sub").all_inner_texts():
-                assert sub.startswith(owner), sub
-            page.screenshot(path=str(ARTIFACTS / "2-filtered-by-owner.png"), full_page=True)
-
-            # 3. Click through to the first customer: its page and its score history chart.
-            first = expected_owner[0]
-            snapshot = served_api.latest[first]
-            page.locator("#rows tr td:nth-child(2) a").first.click()
-            page.wait_for_url(f"**/ui/customers/{first}")
-            expect(page.locator("#customer h2").first).to_have_text(
-                snapshot["profile"].get("name") or first
-            )
-            chart = page.locator("svg.chart")
-            expect(chart).to_be_visible()
-            history = httpx.get(
-                f"{served_api.url}/v1/customers/{first}/history", params={"limit": "90"}
-            ).json()["points"]
-            assert len(history) > 10
-            lines = chart.locator("path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
-            assert lines, "no history line drawn"
-            # One segment per point after the first, on the longest line (risk has every point).
-            assert max(d.count("L") for d in lines) == len(history) - 1
-            page.screenshot(path=str(ARTIFACTS / "3-customer.png"), full_page=True)
-        finally:
-            browser.close()
-    # The pages declare no icon, so the browser's own /favicon.ico probe is a 404: not the page's.
-    errors = [e for e in errors if "/favicon.ico" not in e]
-    assert not errors, errors
+        # 3. Click through to the first customer: its page and its score history chart.
+        first = expected_owner[0]
+        snapshot = served_api.latest[first]
+        page.locator("#rows tr td:nth-child(2) a").first.click()
+        page.wait_for_url(f"**/ui/customers/{first}")
+        expect(page.locator("#customer h2").first).to_have_text(
+            snapshot["profile"].get("name") or first
+        )
+        chart = page.locator("svg.chart")
+        expect(chart).to_be_visible()
+        history = httpx.get(
+            f"{served_api.url}/v1/customers/{first}/history", params={"limit": "90"}
+        ).json()["points"]
+        assert len(history) > 10
+        lines = chart.locator("path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
+        assert lines, "no history line drawn"
+        # One segment per point after the first, on the longest line (risk has every point).
+        assert max(d.count("L") for d in lines) == len(history) - 1
+        page.screenshot(path=str(ARTIFACTS / "3-customer.png"), full_page=True)
+        assert not watched.problems(), watched.problems()
     with capsys.disabled():
         print(f"\n[outside] dashboard screenshots in {ARTIFACTS}")
 
