@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from .conftest import ClientFactory
 from .growth_seed import seed
 
+
 async def test_funnel_counts_entries_rates_and_lvr_per_month(
     api: ClientFactory, redis: Redis
 ) -> None:
