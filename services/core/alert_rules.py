@@ -93,7 +93,11 @@ def _conditions(
     out: dict[str, tuple[bool, str]] = {}
 
     # Band drops: compare the sticky band with the one remembered (the first evaluation only
-    # records where the customer starts).
+    # records where the customer starts). While onboarding the bands only follow the customer: a
+    # new customer's scores still move from the population's prior towards its own data, and
+    # "fell a band" then is the model learning, not the customer leaving. Drops count from the
+    # band the customer settled in when onboarding ended.
+    onboarding = now - state.first_ts < config.lifecycle.onboarding_days * SECONDS_PER_DAY
     # Health has no band (-1) until the customer first uses the product.
     old = memo.get("_bands")
     if old is None:
@@ -113,16 +117,16 @@ def _conditions(
     names_h = [n for n, _ in bands.health]
     names_r = [n for n, _ in reversed(bands.risk)]
     out["band_drop_temperature"] = (
-        new_t > old[0],
+        new_t > old[0] and not onboarding,
         f"temperature fell from {names_t[int(old[0])]} to {names_t[new_t]}",
     )
     if new_h >= 0:
         out["band_drop_health"] = (
-            new_h > old[1],
+            new_h > old[1] and not onboarding,
             f"health fell from {names_h[int(old[1])]} to {names_h[new_h]}",
         )
     out["band_drop_risk"] = (
-        new_r > old[2],
+        new_r > old[2] and not onboarding,
         f"risk rose from {names_r[int(old[2])]} to {names_r[new_r]}",
     )
     memo["_bands"] = [new_t, new_h, new_r]
@@ -144,7 +148,6 @@ def _conditions(
 
     # Quadrants, with the thresholds moved by the margin once inside. Customers still onboarding
     # are expected to be light users: usage-based rules wait until onboarding is over.
-    onboarding = now - state.first_ts < config.lifecycle.onboarding_days * SECONDS_PER_DAY
     if health is not None and not onboarding:
         qt, qh = bands.quadrant_temperature, bands.quadrant_health
         adoption = (
@@ -185,6 +188,24 @@ def _conditions(
     return out
 
 
+def _merge_band_drops(conditions: dict[str, tuple[bool, str]]) -> dict[str, tuple[bool, str]]:
+    """Risk is made of temperature and health: when it rises a band in the same evaluation as one
+    of them falls a band, that is one change, raised once as the risk alert with both reasons (the
+    component's own drop is not raised; its band memory has moved all the same)."""
+    risk_rose, risk_why = conditions.get("band_drop_risk", (False, ""))
+    if not risk_rose:
+        return conditions
+    merged = dict(conditions)
+    parts = [risk_why]
+    for rule in ("band_drop_temperature", "band_drop_health"):
+        holds, why = conditions.get(rule, (False, ""))
+        if holds:
+            parts.append(why)
+            merged[rule] = (False, why)
+    merged["band_drop_risk"] = (True, "; ".join(parts))
+    return merged
+
+
 def evaluate_rules(
     state: CustomerState,
     snapshot: Snapshot,
@@ -213,7 +234,8 @@ def evaluate_rules(
                 _record(state, snapshot, rule, episode, why, before, now, public_url, predicted_at)
             )
 
-    for rule, (holds, why) in _conditions(state, snapshot, now, config).items():
+    conditions = _merge_band_drops(_conditions(state, snapshot, now, config))
+    for rule, (holds, why) in conditions.items():
         entry = memo.get(rule) or [0, 0, 0.0, 0.0]
         if rule.startswith("band_drop_"):
             if holds:
