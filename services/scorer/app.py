@@ -37,6 +37,7 @@ from vitals.platform.partitioning import kafka_partition
 from vitals.platform.settings import Settings
 
 from . import metrics
+from .faust_app import worker_app
 from .faust_compat import (
     PartitionedTable,
     assigned_active_partitions,
@@ -70,10 +71,6 @@ RULES_POLL_S = 10.0
 # should not wait an hour for its norms).
 REFIT_CHECK_S = 30.0
 MIN_REFIT_CUSTOMERS = 30
-# A worker that died without leaving the group (SIGKILL, OOM, a lost host) holds its partitions
-# until its session times out: Faust's default of 60 s stalls those customers for a minute;
-# 15 s (five missed 3 s heartbeats) hands them over sooner without flapping.
-SESSION_TIMEOUT_S = 15.0
 # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
 # burst of table writes; a larger buffer drains in fewer, bigger flushes.
 PRODUCER_BUFFER_MESSAGES = 10_000
@@ -102,22 +99,7 @@ class ScorerApp:
         self.config = config
         self.params = params
         datadir = Path(settings.data_dir).resolve() / "scorer" / settings.scorer_app_id
-        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
-        self.app = faust.App(
-            settings.scorer_app_id,
-            broker=f"kafka://{settings.kafka_bootstrap}",
-            store="rocksdb://",
-            datadir=str(datadir),
-            topic_partitions=settings.partitions,
-            processing_guarantee="at_least_once",
-            web_enabled=False,
-            producer_acks=-1,
-            producer_linger_ms=5,
-            consumer_auto_offset_reset="earliest",
-            topic_allow_declare=True,
-            table_cleanup_interval=3600.0,
-            broker_session_timeout=SESSION_TIMEOUT_S,
-        )
+        self.app = worker_app(settings.scorer_app_id, settings, datadir)
         set_producer_buffer(PRODUCER_BUFFER_MESSAGES)
         self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)

@@ -52,6 +52,7 @@ from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.platform.settings import Settings
 
+from .faust_app import worker_app
 from .faust_compat import filing_under
 
 logger = logging.getLogger("vitals.growth")
@@ -237,8 +238,6 @@ async def publish_new_decisions(
 
 # The growth worker's consumer group and table are named after the scorer's app id plus this.
 APP_SUFFIX = "-growth"
-# As the scorer (scorer/app.py): a dead worker's partitions are handed over after 15 s.
-SESSION_TIMEOUT_S = 15.0
 
 
 class GrowthWorker:
@@ -248,22 +247,7 @@ class GrowthWorker:
         self.settings = settings
         self.app_id = settings.scorer_app_id + APP_SUFFIX
         datadir = Path(settings.data_dir).resolve() / "growth" / self.app_id
-        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
-        self.app = faust.App(
-            self.app_id,
-            broker=f"kafka://{settings.kafka_bootstrap}",
-            store="rocksdb://",
-            datadir=str(datadir),
-            topic_partitions=settings.partitions,
-            processing_guarantee="at_least_once",
-            web_enabled=False,
-            producer_acks=-1,
-            producer_linger_ms=5,
-            consumer_auto_offset_reset="earliest",
-            topic_allow_declare=True,
-            table_cleanup_interval=3600.0,
-            broker_session_timeout=SESSION_TIMEOUT_S,
-        )
+        self.app = worker_app(self.app_id, settings, datadir)
         self.redis: aioredis.Redis | None = None
         self.agent = GrowthAgent(
             self.app,
