@@ -45,6 +45,7 @@ from .faust_compat import (
     raw_producer,
     restore_ahead_of_faust,
     set_producer_buffer,
+    take_events,
 )
 from .processor import Output, RecordProcessor, SourceRecord
 from .records import tick_record
@@ -250,7 +251,7 @@ class ScorerApp:
         metrics.TIMERS_PENDING.set(len(self.processor.timers))
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in stream.take_events(SCORER_BATCH, within=SCORER_BATCH_WITHIN_S):
+        async for events in take_events(stream, SCORER_BATCH, SCORER_BATCH_WITHIN_S):
             started = time.perf_counter()
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:

@@ -27,6 +27,7 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     from vitals.platform.topics import TopicSpec, ensure_topics
 
     from .app import ScorerApp
+    from .faust_compat import changelog_topic_name
 
     settings = Settings()
     metrics_port = metrics_port or settings.scorer_metrics_port
@@ -38,7 +39,7 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     # 0 partitions: every table write then fails (PartitionsMismatch) and every event went to
     # `events.dead` until the next metadata refresh, five minutes later (seen on a busy broker).
     changelog = TopicSpec(
-        scorer_app.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+        changelog_topic_name(scorer_app.table), settings.partitions, {"cleanup.policy": "compact"}
     )
     asyncio.run(ensure_topics(settings, extra=[changelog]))
     click.echo(

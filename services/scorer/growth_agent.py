@@ -53,7 +53,7 @@ from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.platform.settings import Settings
 
 from .faust_app import worker_app
-from .faust_compat import filing_under
+from .faust_compat import changelog_topic_name, filing_under, take_events
 
 logger = logging.getLogger("vitals.growth")
 
@@ -120,7 +120,7 @@ class GrowthAgent:
         return self.projection
 
     async def _run(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in stream.take_events(GROWTH_BATCH, within=GROWTH_BATCH_WITHIN_S):
+        async for events in take_events(stream, GROWTH_BATCH, GROWTH_BATCH_WITHIN_S):
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
@@ -292,7 +292,7 @@ def growth(loglevel: str) -> None:
     # The changelog exists, partitions led, before Faust starts (see scorer/cli.py: left to
     # Faust, a first metadata without it fails every table write until the next refresh).
     changelog = TopicSpec(
-        worker.agent.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+        changelog_topic_name(worker.agent.table), settings.partitions, {"cleanup.policy": "compact"}
     )
     asyncio.run(ensure_topics(settings, extra=[changelog]))
     click.echo(
