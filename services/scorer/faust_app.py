@@ -9,11 +9,6 @@ import faust
 
 from vitals.platform.settings import Settings
 
-# A worker that died without leaving the group (SIGKILL, OOM, a lost host) holds its partitions
-# until its session times out: Faust's default of 60 s stalls those customers for a minute;
-# 15 s (five missed 3 s heartbeats) hands them over sooner without flapping.
-SESSION_TIMEOUT_S = 15.0
-
 
 def worker_app(app_id: str, settings: Settings, datadir: Path) -> faust.App:
     """An at-least-once Faust app (consumer group ``app_id``) with its RocksDB tables under
@@ -32,5 +27,5 @@ def worker_app(app_id: str, settings: Settings, datadir: Path) -> faust.App:
         consumer_auto_offset_reset="earliest",
         topic_allow_declare=True,
         table_cleanup_interval=3600.0,
-        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_session_timeout=settings.worker_session_timeout_s,
     )

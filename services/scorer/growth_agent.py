@@ -18,13 +18,13 @@ behind two offsets that no agent ever acked. Apart, each commits its own offsets
 slow the other; growth can be scaled, restarted or reset (a new consumer group replays `events`)
 without touching scoring.
 
-Experiment decisions: every ``DECISION_CHECK_S`` the worker analyses every experiment; the first
-time an arm reaches a decision, an alert (rule ``experiment_decided``, vitals.growth.decision_alert)
-is published on the `alerts` topic, where the notifier routes it to the chat destinations like
-the churn alerts; then it is recorded (``vitals:growth:decisions``), logged and counted
-(``vitals_growth_experiment_decisions_total``). Published before recorded: a crash in between
-publishes it again with the same alert id, which the notifier delivers once per destination
-(recording first could lose the alert).
+Experiment decisions: every ``growth_decision_check_s`` (Settings) the worker analyses every
+experiment; the first time an arm reaches a decision, an alert (rule ``experiment_decided``,
+vitals.growth.decision_alert) is published on the `alerts` topic, where the notifier routes it to
+the chat destinations like the churn alerts; then it is recorded (``vitals:growth:decisions``),
+logged and counted (``vitals_growth_experiment_decisions_total``). Published before recorded: a
+crash in between publishes it again with the same alert id, which the notifier delivers once per
+destination (recording first could lose the alert).
 """
 
 from __future__ import annotations
@@ -57,11 +57,6 @@ from .faust_compat import changelog_topic_name, filing_under, take_events
 
 logger = logging.getLogger("vitals.growth")
 
-# Same batching as the scorer.
-GROWTH_BATCH = 2_000
-GROWTH_BATCH_WITHIN_S = 0.02
-# Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
-DECISION_CHECK_S = 30.0
 # Redis unreachable: retry the same write after 0.5 s, doubling up to 10 s (a restart of Redis
 # takes seconds; the scorer agent keeps scoring meanwhile).
 REDIS_RETRY_MIN_S = 0.5
@@ -108,7 +103,7 @@ class GrowthAgent:
         self.table.on_recover(self._recovered)
         self.projection: GrowthProjection | None = None
         app.agent(events_topic, name="vitals.growth")(self._run)
-        app.timer(DECISION_CHECK_S)(self.check_decisions)
+        app.timer(settings.growth_decision_check_s)(self.check_decisions)
 
     async def _recovered(self) -> None:
         # After start-up or a rebalance the first records may be redeliveries: publish them all.
@@ -120,7 +115,9 @@ class GrowthAgent:
         return self.projection
 
     async def _run(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in take_events(stream, GROWTH_BATCH, GROWTH_BATCH_WITHIN_S):
+        async for events in take_events(
+            stream, self.settings.growth_batch_records, self.settings.growth_batch_within_s
+        ):
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
