@@ -113,10 +113,12 @@ def projector(metrics_port: int) -> None:
     configure_logging("info")
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
-    click.echo(
-        f"vitals projector: {settings.kafka_bootstrap} topic={settings.topic_scores} "
-        f"group={group_id(settings)} redis={settings.redis_url}",
-        err=True,
+    log.info(
+        "vitals projector: %s topic=%s group=%s redis=%s",
+        settings.kafka_bootstrap,
+        settings.topic_scores,
+        group_id(settings),
+        settings.redis_url,
     )
 
     async def main() -> None:

@@ -110,7 +110,6 @@ class ScorerApp:
         self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
         self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
-        self.app.task(self._quiet_root_logger)
         self.app.timer(settings.scorer_rules_poll_s)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}
         if settings.clock == "wall":
@@ -135,12 +134,6 @@ class ScorerApp:
         if self.settings.clock == "wall":
             return time.time()
         return self.processor.watermarks.get(partition, 0.0)
-
-    async def _quiet_root_logger(self) -> None:
-        # faust's worker spinner sets the root logger to DEBUG under -l warn: every debug record in
-        # faust and aiokafka is then built and dropped (10–20 % CPU). Put it back.
-        if logging.getLogger().level < logging.INFO:
-            logging.getLogger().setLevel(logging.INFO)
 
     async def _rebuild_timers(self) -> None:
         """After recovery (start-up, rebalance): re-index every local customer's next timer.

@@ -50,9 +50,10 @@ from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 
-from .faust_app import worker_app
+from .faust_app import run_worker, worker_app
 from .faust_compat import changelog_topic_name, filing_under, take_events
 
 logger = logging.getLogger("vitals.growth")
@@ -284,6 +285,7 @@ def growth(loglevel: str) -> None:
     publish experiment decisions to `alerts`. A consumer group of its own, next to the scorer."""
     from vitals.platform.topics import TopicSpec, ensure_topics
 
+    configure_logging(loglevel)
     settings = Settings()
     worker = GrowthWorker(settings)
     # The changelog exists, partitions led, before Faust starts (see scorer/cli.py: left to
@@ -292,9 +294,12 @@ def growth(loglevel: str) -> None:
         changelog_topic_name(worker.agent.table), settings.partitions, {"cleanup.policy": "compact"}
     )
     asyncio.run(ensure_topics(settings, extra=[changelog]))
-    click.echo(
-        f"vitals growth: {settings.kafka_bootstrap} topic={settings.topic_events} "
-        f"group={worker.app_id} redis={settings.redis_url} datadir={settings.data_dir}",
-        err=True,
+    logger.info(
+        "vitals growth: %s topic=%s group=%s redis=%s datadir=%s",
+        settings.kafka_bootstrap,
+        settings.topic_events,
+        worker.app_id,
+        settings.redis_url,
+        settings.data_dir,
     )
-    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    run_worker(worker.app, loglevel)
