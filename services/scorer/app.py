@@ -35,6 +35,7 @@ from vitals.core.state import CustomerState
 from vitals.notifier.rules_store import RulesStore, apply_overrides
 from vitals.platform.partitioning import kafka_partition
 from vitals.platform.settings import Settings
+from vitals.platform.topics import ticks_topic
 
 from . import metrics
 from .faust_app import worker_app
@@ -80,7 +81,13 @@ class ScorerApp:
         datadir = Path(settings.data_dir).resolve() / "scorer" / settings.scorer_app_id
         self.app = worker_app(settings.scorer_app_id, settings, datadir)
         set_producer_buffer(settings.scorer_producer_buffer_messages)
-        self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
+        # The agent reads `events` and the scorer's own wall-clock ticks (_tick_due_partitions),
+        # on a topic of their own with as many partitions: Faust assigns partition p of both to
+        # the same worker, and a tick is scored with the rest of its partition's records.
+        self.ticks_topic = self._raw_topic(ticks_topic(settings), settings.partitions)
+        self.source = self._raw_topic(
+            settings.topic_events, settings.partitions, ticks_topic(settings)
+        )
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
         self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)
         self.dead_topic = self._raw_topic(settings.topic_events_dead)
@@ -109,7 +116,7 @@ class ScorerApp:
         # Partitions with a tick on its way: one outstanding tick per partition is enough.
         self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
-        self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
+        self.app.agent(self.source, name="vitals.scorer")(self._score)
         self.app.timer(settings.scorer_rules_poll_s)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}
         if settings.clock == "wall":
@@ -119,10 +126,12 @@ class ScorerApp:
         self._last_refit_at = 0.0
         self._last_refit_customers = 0
 
-    def _raw_topic(self, name: str, partitions: int | None = None) -> faust.TopicT:
-        """A topic of raw bytes (keys and values pass through Faust undecoded)."""
+    def _raw_topic(self, name: str, partitions: int | None = None, *more: str) -> faust.TopicT:
+        """A topic (or several read as one) of raw bytes: keys and values pass through Faust
+        undecoded."""
         return self.app.topic(
             name,
+            *more,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -208,7 +217,9 @@ class ScorerApp:
         ]
 
     async def _tick_due_partitions(self) -> None:
-        """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
+        """Wall clock: nudge partitions whose earliest timer is due but that see no events, with
+        a tick record on the partition of the ticks topic: the agent reads it in its partition's
+        stream, where timers fire and table writes go to the right partition."""
         now = time.time()
         assigned = assigned_active_partitions(self.app, self.settings.topic_events)
         for partition in self.processor.timers.partitions():
@@ -219,7 +230,7 @@ class ScorerApp:
             if sent is not None and now - sent < self.settings.scorer_tick_resend_s:
                 continue
             self._ticking[partition] = now
-            await self.events_topic.send(partition=partition, value=tick_record(now))
+            await self.ticks_topic.send(partition=partition, value=tick_record(now))
         metrics.TIMERS_PENDING.set(len(self.processor.timers))
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
