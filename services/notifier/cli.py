@@ -40,7 +40,6 @@ GROUP_ID = "vitals-notifier"
 # of old alerts into channels. An existing group resumes from its committed offsets.
 AUTO_OFFSET_RESET = "latest"
 POLL_TIMEOUT_MS = 1000  # also how often offsets are committed while alerts are in flight
-POLL_MAX_RECORDS = 500
 
 
 class OffsetTracker:
@@ -147,13 +146,15 @@ async def run_notifier(
                 dead,
                 history=AlertHistory(redis),
                 acks=AckStore(redis),
+                refresh_s=settings.notifier_destinations_refresh_s,
+                queue_max=settings.notifier_queue_max,
             )
             await notifier.start()
             await consumer.start()
             try:
                 while not stop.is_set():
                     batches = await consumer.getmany(
-                        timeout_ms=POLL_TIMEOUT_MS, max_records=POLL_MAX_RECORDS
+                        timeout_ms=POLL_TIMEOUT_MS, max_records=settings.notifier_poll_max_records
                     )
                     for tp, records in batches.items():
                         for record in records:

@@ -37,14 +37,10 @@ from vitals.notifier.history import History
 from vitals.notifier.metrics import AlertMetrics, default_metrics
 from vitals.notifier.routing import route
 from vitals.notifier.worker import DEAD, DELIVERED, DUPLICATE, DestinationWorker, Job, Ticket
+from vitals.platform.settings import default_of
 
 log = logging.getLogger(__name__)
 
-# Destinations edited through the API reach a running notifier within this many seconds.
-DESTINATIONS_REFRESH_S = 15.0
-# Per destination: beyond this many waiting alerts the destination is effectively down; new
-# alerts go straight to dead letters rather than growing memory without bound.
-QUEUE_MAX = 10_000
 # stop(): how long to let queued alerts finish before abandoning them (to be replayed).
 STOP_DEADLINE_S = 10.0
 DEFAULT_POLICY = RetryPolicy()
@@ -86,8 +82,8 @@ class Notifier:
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         metrics: AlertMetrics | None = None,
-        refresh_s: float = DESTINATIONS_REFRESH_S,
-        queue_max: int = QUEUE_MAX,
+        refresh_s: float = default_of("notifier_destinations_refresh_s"),
+        queue_max: int = default_of("notifier_queue_max"),
         history: History | None = None,
         acks: Acks | None = None,
     ) -> None:

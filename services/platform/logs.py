@@ -2,15 +2,17 @@
 
 Each line has time, level, logger, message and whatever the call passed in ``extra=`` as fields,
 so a log pipeline can filter on them without parsing prose. uvicorn's own loggers are routed here
-too (no second format).
+too (no second format), and the Faust workers (scorer, growth) hand ``logging_config`` to Faust,
+which applies it in place of its own coloured format (scorer/faust_app.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
+import logging.config
 from datetime import UTC, datetime
+from typing import Any
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
@@ -20,6 +22,10 @@ _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 # Libraries that log every reconnect attempt at WARNING; our own code logs each retry once already.
 NOISY_LOGGERS = ("aiokafka",)
+# uvicorn gives its loggers handlers of its own: emptied, so their records reach the root's.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+# Faust's level names (its CLI takes crit/error/warn/info/debug) that the logging module lacks.
+_LEVEL_ALIASES = {"CRIT": "CRITICAL", "WARN": "WARNING"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,16 +44,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def level_number(level: str) -> int:
+    """``level`` (logging's names, or Faust's crit/warn) as logging's number."""
+    name = level.upper()
+    return logging.getLevelNamesMapping()[_LEVEL_ALIASES.get(name, name)]
+
+
+def logging_config(level: str = "info") -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` of every Vitals process: JSON lines on stderr at
+    ``level`` from the root logger, uvicorn's loggers through it, noisy libraries at ERROR
+    unless ``level`` is debug."""
+    number = level_number(level)
+    loggers: dict[str, dict[str, Any]] = {
+        name: {"handlers": [], "propagate": True} for name in UVICORN_LOGGERS
+    }
+    quiet = logging.ERROR if number > logging.DEBUG else logging.NOTSET
+    loggers.update({name: {"level": quiet} for name in NOISY_LOGGERS})
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "json",
+            }
+        },
+        "root": {"level": number, "handlers": ["stderr"]},
+        "loggers": loggers,
+    }
+
+
 def configure_logging(level: str = "info") -> None:
     """JSON lines on stderr at ``level`` for the whole process (root logger and uvicorn's)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    if level.upper() != "DEBUG":
-        for name in NOISY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.ERROR)
+    logging.config.dictConfig(logging_config(level))

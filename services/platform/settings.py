@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,9 +57,60 @@ class Settings(BaseSettings):
     refit_interval_s: float = Field(default=3600.0, ge=0)
     scorer_metrics_port: int = 0
     scorer_web_port: int = 6066
+    # Scorer batches: up to this many records or this long, whichever first. A batch is scored
+    # per partition, each changed customer once: under load most events share a batch with others
+    # of the same customer (fewer snapshots and table writes); when idle an event waits at most
+    # the window.
+    scorer_batch_records: int = Field(default=2_000, ge=1)
+    scorer_batch_within_s: float = Field(default=0.02, gt=0)
+    # Wall-clock timers are checked this often (a look at 8 heap tops: cheap); an alert fires at
+    # most this late after its crossing, plus a round trip through Kafka.
+    scorer_tick_interval_s: float = Field(default=0.25, gt=0)
+    # A tick not seen back within this long is sent again (the first may have been lost in a
+    # rebalance).
+    scorer_tick_resend_s: float = Field(default=10.0, gt=0)
+    # Alert-rule overrides (PUT /v1/alert-rules) are read from Redis this often.
+    scorer_rules_poll_s: float = Field(default=10.0, gt=0)
+    # How often the scorer asks whether to refit population parameters. It refits when
+    # refit_interval_s has passed, or early while the population is young: the first time it has
+    # scorer_min_refit_customers, and whenever the customer count has doubled since the last fit (a
+    # fresh deployment or a backfill should not wait an hour for its norms).
+    scorer_refit_check_s: float = Field(default=30.0, gt=0)
+    scorer_min_refit_customers: int = Field(default=30, ge=1)
+    # Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under
+    # any burst of table writes; a larger buffer drains in fewer, bigger flushes.
+    scorer_producer_buffer_messages: int = Field(default=10_000, ge=1)
+    # RocksDB, per partition database. Faust's defaults (a 2 GiB block cache and 3 x 64 MiB
+    # memtables per partition) let 8 partitions grow far past the 1.5 GB a worker of 1M customers
+    # may use; reads are mostly of states written moments ago (memtable) or of one customer once
+    # per batch, so a small cache costs little.
+    scorer_rocksdb_block_cache_bytes: int = Field(default=32 * 1024**2, ge=0)
+    scorer_rocksdb_write_buffer_bytes: int = Field(default=16 * 1024**2, ge=1024**2)
+    scorer_rocksdb_write_buffers: int = Field(default=2, ge=2)
+    # Scorer and growth workers: a worker that died without leaving the group (SIGKILL, OOM, a lost
+    # host) holds its partitions until its session times out. Faust's default of 60 s stalls those
+    # customers for a minute; 15 s (five missed 3 s heartbeats) hands them over sooner without
+    # flapping.
+    worker_session_timeout_s: float = Field(default=15.0, gt=0)
     # The growth worker (`vitals growth`: funnel, groups, experiments; docs/growth.md), a
     # process and consumer group of its own next to the scorer. `vitals demo` starts it when on.
     growth_enabled: bool = True
+    # Growth batches: as the scorer's (scorer_batch_records, scorer_batch_within_s).
+    growth_batch_records: int = Field(default=2_000, ge=1)
+    growth_batch_within_s: float = Field(default=0.02, gt=0)
+    # Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
+    growth_decision_check_s: float = Field(default=30.0, gt=0)
+
+    # --- projector (services/projector) ------------------------------------------------------
+    # Records per fetch = per projection batch: large enough that Redis round trips and script
+    # calls are amortised (one call per shard per batch), small enough that a batch is a few MB.
+    projector_batch_records: int = Field(default=5_000, ge=1)
+    # How long a fetch waits for records when `scores` is quiet: also the longest a snapshot waits
+    # to be projected once its batch is not full.
+    projector_fetch_timeout_ms: int = Field(default=50, ge=1)
+    # `vitals rebuild-redis`: a fetch that returns nothing for this long while offsets remain
+    # means the broker is gone.
+    rebuild_stall_timeout_s: float = Field(default=30.0, gt=0)
 
     # --- HTTP services -----------------------------------------------------------------------
     ingest_host: str = "127.0.0.1"
@@ -90,6 +141,13 @@ class Settings(BaseSettings):
     # Subscription metadata key holding the Vitals customer_id; without it, Stripe's customer id.
     stripe_customer_id_key: str = "vitals_customer_id"
     # --- notifier ------------------------------------------------------------------------------
+    # Alerts read from `alerts` per poll.
+    notifier_poll_max_records: int = Field(default=500, ge=1)
+    # Destinations edited through the API reach a running notifier within this many seconds.
+    notifier_destinations_refresh_s: float = Field(default=15.0, ge=0)
+    # Per destination: beyond this many waiting alerts the destination is effectively down; new
+    # alerts go straight to dead letters rather than growing memory without bound.
+    notifier_queue_max: int = Field(default=10_000, ge=1)
     # Destinations written to Redis when the notifier starts (JSON list, as PUT /v1/destinations
     # takes them); empty = keep what Redis holds. Secret: it carries webhook URLs and signing keys.
     alert_destinations: SecretStr = SecretStr("")
@@ -106,6 +164,12 @@ class Settings(BaseSettings):
         if self.environment == "prod" and not self.api_keys.get_secret_value():
             raise ValueError("VITALS_API_KEYS must be set when VITALS_ENVIRONMENT=prod")
         return self
+
+
+def default_of(name: str) -> Any:
+    """The documented default of setting ``name``: for a class that is also built without
+    Settings (tests, tools) and must not keep a second copy of the number."""
+    return Settings.model_fields[name].default
 
 
 def to_env(settings: Settings) -> dict[str, str]:

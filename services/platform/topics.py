@@ -9,6 +9,9 @@ would swallow records. So every topic the services use is created here, idempote
 - ``topic_alerts``: ``settings.partitions``; notifier parallelism, per-customer order.
 - ``topic_events_dead``, ``topic_alerts_dead``: 1 partition; rejected events and undeliverable
   alerts, read by people, a few a day.
+- ``<scorer_app_id>-ticks`` (``ticks_topic``): the scorer's wall-clock ticks, internal to the
+  scorer app like its changelog; ``settings.partitions``, so that Faust co-partitions it with
+  ``topic_events`` (partition p of both goes to the same worker); an hour of retention.
 
 Replication: 3, or fewer when the cluster has fewer live brokers (1 on the local node).
 Command line, used by deploy/stack.sh::
@@ -38,6 +41,9 @@ from vitals.platform.settings import Settings
 MAX_REPLICATION = 3
 # Dead-letter topics are read by people, a few records a day: one partition keeps them in order.
 DEAD_LETTER_PARTITIONS = 1
+# A tick is worthless seconds after it was sent (it only says "look at your due timers now"); an
+# hour keeps the topic small and still covers a worker that restarts and reads from its offsets.
+TICKS_RETENTION_MS = 3_600_000
 # Kafka error codes seen in CreateTopics responses.
 _TOPIC_ALREADY_EXISTS = 36
 # Between metadata polls while a broker starts or a new topic gets its leaders.
@@ -62,6 +68,11 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
+def ticks_topic(settings: Settings) -> str:
+    """The scorer's internal topic of wall-clock ticks (scorer/app.py), named after its app."""
+    return f"{settings.scorer_app_id}-ticks"
+
+
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """The topics of a Vitals deployment, as configured by ``settings``."""
     return [
@@ -70,6 +81,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_alerts, settings.partitions),
         TopicSpec(settings.topic_events_dead, DEAD_LETTER_PARTITIONS),
         TopicSpec(settings.topic_alerts_dead, DEAD_LETTER_PARTITIONS),
+        TopicSpec(
+            ticks_topic(settings),
+            settings.partitions,
+            {"cleanup.policy": "delete", "retention.ms": str(TICKS_RETENTION_MS)},
+        ),
     ]
 
 

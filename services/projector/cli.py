@@ -35,8 +35,6 @@ BATCH_RECORDS = 2000
 DELETE_BATCH_KEYS = 1000
 # Seconds between progress lines.
 PROGRESS_EVERY_S = 2.0
-# A fetch that returns nothing for this long while offsets remain means the broker is gone.
-STALL_TIMEOUT_S = 30.0
 FETCH_TIMEOUT_MS = 1000
 
 
@@ -117,9 +115,10 @@ async def rebuild(
                     remaining.discard(tp)
                     consumer.pause(tp)
             now = time.monotonic()
-            if now - last_data > STALL_TIMEOUT_S:
+            if now - last_data > settings.rebuild_stall_timeout_s:
                 raise click.ClickException(
-                    f"no records for {STALL_TIMEOUT_S:.0f} s, {len(remaining)} partitions unread; "
+                    f"no records for {settings.rebuild_stall_timeout_s:.0f} s, "
+                    f"{len(remaining)} partitions unread; "
                     "is Kafka up? The projection is partial: run the rebuild again"
                 )
             if now - last_progress >= PROGRESS_EVERY_S:

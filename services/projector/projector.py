@@ -38,13 +38,6 @@ from vitals.projector.writer import ScoreProjection
 
 log = logging.getLogger("vitals.projector")
 
-# Records per fetch = per projection batch: large enough that Redis round trips and script calls
-# are amortised (one call per shard per batch), small enough that a batch is a few MB.
-BATCH_RECORDS = 5_000
-# How long a fetch waits for records when the topic is quiet: also the longest a snapshot waits
-# to be projected once its batch is not full.
-FETCH_TIMEOUT_MS = 50
-
 SNAPSHOTS = Counter("vitals_projector_snapshots_total", "Snapshots read from scores and projected")
 LAG_RECORDS = Gauge(
     "vitals_projector_lag_records",
@@ -74,14 +67,14 @@ async def run(settings: Settings, redis: Redis | RedisCluster, stop: asyncio.Eve
         group_id=group_id(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_poll_records=BATCH_RECORDS,
+        max_poll_records=settings.projector_batch_records,
     )
     await consumer.start()
     projection = ScoreProjection(redis)
     records = 0
     try:
         while not stop.is_set():
-            fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS)
+            fetched = await consumer.getmany(timeout_ms=settings.projector_fetch_timeout_ms)
             values = [m.value for ms in fetched.values() for m in ms if m.value is not None]
             if values:
                 started = time.perf_counter()
@@ -120,10 +113,12 @@ def projector(metrics_port: int) -> None:
     configure_logging("info")
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
-    click.echo(
-        f"vitals projector: {settings.kafka_bootstrap} topic={settings.topic_scores} "
-        f"group={group_id(settings)} redis={settings.redis_url}",
-        err=True,
+    log.info(
+        "vitals projector: %s topic=%s group=%s redis=%s",
+        settings.kafka_bootstrap,
+        settings.topic_scores,
+        group_id(settings),
+        settings.redis_url,
     )
 
     async def main() -> None:

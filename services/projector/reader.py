@@ -191,6 +191,11 @@ def decode_cursor(cursor: str, order: Order) -> tuple[str, str]:
     return value, cid
 
 
+def _as_bytes(raw: bytes | str) -> bytes:
+    # The client returns bytes (no decode_responses, see ScoreReader); redis-py types it wider.
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
 def _position(value: bytes, cid: bytes) -> tuple[float, bytes]:
     return (float(value), cid)
 
@@ -205,12 +210,12 @@ class ScoreReader:
 
     async def record(self, customer_id: str) -> codec.Record | None:
         raw = await self._redis.get(self.layout.record(customer_id))
-        return None if raw is None else codec.split(raw)
+        return None if raw is None else codec.split(_as_bytes(raw))
 
     async def snapshot(self, customer_id: str) -> bytes | None:
         """The customer's current snapshot JSON, exactly as published, or None if unknown."""
         raw = await self._redis.get(self.layout.record(customer_id))
-        return None if raw is None else codec.snapshot_of(raw)
+        return None if raw is None else codec.snapshot_of(_as_bytes(raw))
 
     async def history(self, customer_id: str, limit: int = MAX_HISTORY_LIMIT) -> bytes | None:
         """The last ``limit`` daily points as a JSON array (oldest first), None if unknown."""

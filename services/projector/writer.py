@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.typing import EncodableT
 
 from vitals.platform import keyspace as keys
 from vitals.projector import codec
@@ -278,7 +279,7 @@ class ScoreProjection:
         if not items and not invalid:
             return 0
         layout = self.layout
-        per_shard: dict[int, list[Any]] = {}
+        per_shard: dict[int, list[EncodableT]] = {}
         for snapshot, raw in items:
             try:
                 cid, args = item_args(snapshot, raw)
@@ -290,11 +291,11 @@ class ScoreProjection:
         now = repr(self._clock())
         step = SCRIPT_BATCH * ITEM_ARGS
 
-        async def apply_shard(shard: int, args: list[Any]) -> int:
+        async def apply_shard(shard: int, args: list[EncodableT]) -> int:
             # A shard's chunks go one after the other: sent concurrently, a later chunk (newer
             # snapshots of a customer) could run first and make the earlier one stale, losing its
             # history points (a rebuild's big batches did). Shards are independent: in parallel.
-            head = [layout.base(shard), self._history_days, now]
+            head: list[EncodableT] = [layout.base(shard), self._history_days, now]
             applied = 0
             for start in range(0, len(args), step):
                 result = await self._apply(

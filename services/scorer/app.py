@@ -35,8 +35,10 @@ from vitals.core.state import CustomerState
 from vitals.notifier.rules_store import RulesStore, apply_overrides
 from vitals.platform.partitioning import kafka_partition
 from vitals.platform.settings import Settings
+from vitals.platform.topics import ticks_topic
 
 from . import metrics
+from .faust_app import worker_app
 from .faust_compat import (
     PartitionedTable,
     assigned_active_partitions,
@@ -44,6 +46,7 @@ from .faust_compat import (
     raw_producer,
     restore_ahead_of_faust,
     set_producer_buffer,
+    take_events,
 )
 from .processor import Output, RecordProcessor, SourceRecord
 from .records import tick_record
@@ -52,41 +55,15 @@ from .timers import rebuild_timers
 
 logger = logging.getLogger("vitals.scorer")
 
-# Scorer batches: up to this many records or this long, whichever first. A batch is scored per
-# partition, each changed customer once: under load most events share a batch with others of the
-# same customer (fewer snapshots and table writes); when idle an event waits at most the window.
-SCORER_BATCH = 2_000
-SCORER_BATCH_WITHIN_S = 0.02
-# Wall-clock timers are checked this often (a look at 8 heap tops: cheap); an alert fires at
-# most this late after its crossing, plus a round trip through Kafka.
-TICK_INTERVAL_S = 0.25
-# A tick not seen back within this long is sent again (the first may have been lost in a rebalance).
-TICK_RESEND_S = 10.0
-# Alert-rule overrides (PUT /v1/alert-rules) are read from Redis this often.
-RULES_POLL_S = 10.0
-# How often the scorer asks whether to refit population parameters. It refits when the interval
-# has passed, or early while the population is young: the first time it has MIN_REFIT_CUSTOMERS,
-# and whenever the customer count has doubled since the last fit (a fresh deployment or a backfill
-# should not wait an hour for its norms).
-REFIT_CHECK_S = 30.0
-MIN_REFIT_CUSTOMERS = 30
-# A worker that died without leaving the group (SIGKILL, OOM, a lost host) holds its partitions
-# until its session times out: Faust's default of 60 s stalls those customers for a minute;
-# 15 s (five missed 3 s heartbeats) hands them over sooner without flapping.
-SESSION_TIMEOUT_S = 15.0
-# Faust's producer buffer holds 100 messages by default and logs "producer buffer full" under any
-# burst of table writes; a larger buffer drains in fewer, bigger flushes.
-PRODUCER_BUFFER_MESSAGES = 10_000
-# RocksDB per partition database. Faust's defaults (a 2 GiB block cache and 3 x 64 MiB memtables
-# per partition) let 8 partitions grow far past the 1.5 GB a worker of 1M customers may use; reads
-# are mostly of states written moments ago (memtable) or of one customer once per batch, so a
-# small cache costs little.
-ROCKSDB_OPTIONS = {
-    "block_cache_size": 32 * 1024**2,
-    "block_cache_compressed_size": 0,
-    "write_buffer_size": 16 * 1024**2,
-    "max_write_buffer_number": 2,
-}
+
+def rocksdb_options(settings: Settings) -> dict[str, int]:
+    """Options of each partition's RocksDB database (why these: Settings' scorer_rocksdb_*)."""
+    return {
+        "block_cache_size": settings.scorer_rocksdb_block_cache_bytes,
+        "block_cache_compressed_size": 0,
+        "write_buffer_size": settings.scorer_rocksdb_write_buffer_bytes,
+        "max_write_buffer_number": settings.scorer_rocksdb_write_buffers,
+    }
 
 
 class ScorerApp:
@@ -102,24 +79,15 @@ class ScorerApp:
         self.config = config
         self.params = params
         datadir = Path(settings.data_dir).resolve() / "scorer" / settings.scorer_app_id
-        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
-        self.app = faust.App(
-            settings.scorer_app_id,
-            broker=f"kafka://{settings.kafka_bootstrap}",
-            store="rocksdb://",
-            datadir=str(datadir),
-            topic_partitions=settings.partitions,
-            processing_guarantee="at_least_once",
-            web_enabled=False,
-            producer_acks=-1,
-            producer_linger_ms=5,
-            consumer_auto_offset_reset="earliest",
-            topic_allow_declare=True,
-            table_cleanup_interval=3600.0,
-            broker_session_timeout=SESSION_TIMEOUT_S,
+        self.app = worker_app(settings.scorer_app_id, settings, datadir)
+        set_producer_buffer(settings.scorer_producer_buffer_messages)
+        # The agent reads `events` and the scorer's own wall-clock ticks (_tick_due_partitions),
+        # on a topic of their own with as many partitions: Faust assigns partition p of both to
+        # the same worker, and a tick is scored with the rest of its partition's records.
+        self.ticks_topic = self._raw_topic(ticks_topic(settings), settings.partitions)
+        self.source = self._raw_topic(
+            settings.topic_events, settings.partitions, ticks_topic(settings)
         )
-        set_producer_buffer(PRODUCER_BUFFER_MESSAGES)
-        self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
         self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)
         self.dead_topic = self._raw_topic(settings.topic_events_dead)
@@ -129,7 +97,7 @@ class ScorerApp:
             partitions=settings.partitions,
             key_type=bytes,
             value_type=bytes,
-            options=dict(ROCKSDB_OPTIONS),
+            options=rocksdb_options(settings),
         )
         restore_ahead_of_faust(self.app, self.table, settings.kafka_bootstrap)
         self.states = PartitionedTable(self.app, self.table)
@@ -148,21 +116,22 @@ class ScorerApp:
         # Partitions with a tick on its way: one outstanding tick per partition is enough.
         self._ticking: dict[int, float] = {}
         self.redis: aioredis.Redis | None = None
-        self.app.agent(self.events_topic, name="vitals.scorer")(self._score)
-        self.app.task(self._quiet_root_logger)
-        self.app.timer(RULES_POLL_S)(self._reload_alert_rules)
+        self.app.agent(self.source, name="vitals.scorer")(self._score)
+        self.app.timer(settings.scorer_rules_poll_s)(self._reload_alert_rules)
         self._rules_overrides: dict[str, Any] = {}
         if settings.clock == "wall":
-            self.app.timer(TICK_INTERVAL_S)(self._tick_due_partitions)
+            self.app.timer(settings.scorer_tick_interval_s)(self._tick_due_partitions)
         if settings.refit_interval_s > 0:
-            self.app.timer(REFIT_CHECK_S)(self._maybe_refit)
+            self.app.timer(settings.scorer_refit_check_s)(self._maybe_refit)
         self._last_refit_at = 0.0
         self._last_refit_customers = 0
 
-    def _raw_topic(self, name: str, partitions: int | None = None) -> faust.TopicT:
-        """A topic of raw bytes (keys and values pass through Faust undecoded)."""
+    def _raw_topic(self, name: str, partitions: int | None = None, *more: str) -> faust.TopicT:
+        """A topic (or several read as one) of raw bytes: keys and values pass through Faust
+        undecoded."""
         return self.app.topic(
             name,
+            *more,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -174,12 +143,6 @@ class ScorerApp:
         if self.settings.clock == "wall":
             return time.time()
         return self.processor.watermarks.get(partition, 0.0)
-
-    async def _quiet_root_logger(self) -> None:
-        # faust's worker spinner sets the root logger to DEBUG under -l warn: every debug record in
-        # faust and aiokafka is then built and dropped (10–20 % CPU). Put it back.
-        if logging.getLogger().level < logging.INFO:
-            logging.getLogger().setLevel(logging.INFO)
 
     async def _rebuild_timers(self) -> None:
         """After recovery (start-up, rebalance): re-index every local customer's next timer.
@@ -217,8 +180,9 @@ class ScorerApp:
         # Every local customer has one timer: the index size counts them without a table scan.
         customers = len(self.processor.timers)
         due = time.monotonic() - self._last_refit_at >= self.settings.refit_interval_s
-        growing = customers >= max(MIN_REFIT_CUSTOMERS, 2 * self._last_refit_customers)
-        if customers >= MIN_REFIT_CUSTOMERS and (due or growing):
+        least = self.settings.scorer_min_refit_customers
+        growing = customers >= max(least, 2 * self._last_refit_customers)
+        if customers >= least and (due or growing):
             await self._refit()
 
     async def _refit(self) -> None:
@@ -253,7 +217,9 @@ class ScorerApp:
         ]
 
     async def _tick_due_partitions(self) -> None:
-        """Wall clock: nudge partitions whose earliest timer is due but that see no events."""
+        """Wall clock: nudge partitions whose earliest timer is due but that see no events, with
+        a tick record on the partition of the ticks topic: the agent reads it in its partition's
+        stream, where timers fire and table writes go to the right partition."""
         now = time.time()
         assigned = assigned_active_partitions(self.app, self.settings.topic_events)
         for partition in self.processor.timers.partitions():
@@ -261,14 +227,16 @@ class ScorerApp:
             sent = self._ticking.get(partition)
             if partition not in assigned or due is None or due > now:
                 continue
-            if sent is not None and now - sent < TICK_RESEND_S:
+            if sent is not None and now - sent < self.settings.scorer_tick_resend_s:
                 continue
             self._ticking[partition] = now
-            await self.events_topic.send(partition=partition, value=tick_record(now))
+            await self.ticks_topic.send(partition=partition, value=tick_record(now))
         metrics.TIMERS_PENDING.set(len(self.processor.timers))
 
     async def _score(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in stream.take_events(SCORER_BATCH, within=SCORER_BATCH_WITHIN_S):
+        async for events in take_events(
+            stream, self.settings.scorer_batch_records, self.settings.scorer_batch_within_s
+        ):
             started = time.perf_counter()
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
@@ -20,14 +21,17 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     """Consume `events`, keep per-customer state, publish `scores` (and alerts).
 
     Redis is filled from `scores` by `vitals projector`, a process of its own."""
-    import faust
     from prometheus_client import start_http_server
 
+    from vitals.platform.logs import configure_logging
     from vitals.platform.settings import Settings
     from vitals.platform.topics import TopicSpec, ensure_topics
 
     from .app import ScorerApp
+    from .faust_app import run_worker
+    from .faust_compat import changelog_topic_name
 
+    configure_logging(loglevel)
     settings = Settings()
     metrics_port = metrics_port or settings.scorer_metrics_port
     if metrics_port:
@@ -38,13 +42,15 @@ def scorer(loglevel: str, metrics_port: int | None) -> None:
     # 0 partitions: every table write then fails (PartitionsMismatch) and every event went to
     # `events.dead` until the next metadata refresh, five minutes later (seen on a busy broker).
     changelog = TopicSpec(
-        scorer_app.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+        changelog_topic_name(scorer_app.table), settings.partitions, {"cleanup.policy": "compact"}
     )
     asyncio.run(ensure_topics(settings, extra=[changelog]))
-    click.echo(
-        f"vitals scorer: {settings.kafka_bootstrap} topic={settings.topic_events} "
-        f"clock={settings.clock} redis={settings.redis_url} datadir={settings.data_dir}",
-        err=True,
+    logging.getLogger("vitals.scorer").info(
+        "vitals scorer: %s topic=%s clock=%s redis=%s datadir=%s",
+        settings.kafka_bootstrap,
+        settings.topic_events,
+        settings.clock,
+        settings.redis_url,
+        settings.data_dir,
     )
-    worker = faust.Worker(scorer_app.app, loglevel=loglevel, quiet=True)
-    worker.execute_from_commandline()
+    run_worker(scorer_app.app, loglevel)

@@ -33,14 +33,16 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
-from faust.streams import _current_event
+from aiokafka.structs import RecordMetadata, TopicPartition
+from faust.streams import Stream, _current_event
+from faust.transport.drivers.aiokafka import Producer as KafkaProducer
 from faust.transport.producer import ProducerBuffer
+from faust.types import TableT
 
 logger = logging.getLogger("vitals.scorer")
 
@@ -68,6 +70,26 @@ def assigned_active_partitions(app: faust.App, topic: str) -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
 
+T = TypeVar("T")
+
+
+def take_events(
+    stream: faust.StreamT[T], max_: int, within: float
+) -> AsyncIterator[Sequence[faust.EventT[T]]]:
+    """Batches of up to ``max_`` events, or what came within ``within`` seconds:
+    ``Stream.take_events``, which faust-streaming added to its stream class but not to the
+    ``StreamT`` interface agents are typed with."""
+    if not isinstance(stream, Stream):
+        raise TypeError(f"an agent's stream is a faust Stream, not {type(stream).__name__}")
+    return stream.take_events(max_, within=within)
+
+
+def changelog_topic_name(table: TableT[Any, Any]) -> str:
+    """The name of ``table``'s changelog topic (created before the worker starts)."""
+    name: str = table.changelog_topic.get_topic_name()
+    return name
+
+
 @contextlib.contextmanager
 def filing_under(event: faust.EventT[Any]) -> Iterator[None]:
     """Per-key ``table[k] = v`` inside this block files under ``event``'s partition (changelog
@@ -79,7 +101,7 @@ def filing_under(event: faust.EventT[Any]) -> Iterator[None]:
         _current_event.reset(token)
 
 
-def _store(table: faust.TableT[Any, Any]) -> Any:
+def _store(table: TableT[Any, Any]) -> Any:
     store = table.data
     if not hasattr(store, "_db_for_partition"):
         raise TypeError(
@@ -92,14 +114,13 @@ def _store(table: faust.TableT[Any, Any]) -> Any:
 class PartitionedTable:
     """Raw reads and batched writes of a Faust RocksDB table, one partition at a time."""
 
-    def __init__(self, app: faust.App, table: faust.TableT[bytes, bytes]) -> None:
+    def __init__(self, app: faust.App, table: TableT[bytes, bytes]) -> None:
         self._app = app
         self._table = table
 
     @property
     def changelog_topic(self) -> str:
-        name: str = self._table.changelog_topic.get_topic_name()
-        return name
+        return changelog_topic_name(self._table)
 
     def get(self, partition: int, key: bytes) -> bytes | None:
         value: bytes | None = _store(self._table)._db_for_partition(partition).get(key)
@@ -207,9 +228,7 @@ RESTORE_MAX_RECORDS = 20_000
 RESTORE_FETCH_BYTES = 16 * 1024**2
 
 
-def restore_ahead_of_faust(
-    app: faust.App, table: faust.TableT[bytes, bytes], bootstrap: str
-) -> None:
+def restore_ahead_of_faust(app: faust.App, table: TableT[bytes, bytes], bootstrap: str) -> None:
     """After each rebalance, before Faust's own recovery: bring every active partition's database
     up to its changelog's end (records after the persisted offset, one WriteBatch per fetched
     page, the offset with them). Faust's recovery then starts from that offset, with nothing or
@@ -230,13 +249,16 @@ def restore_ahead_of_faust(
                 time.perf_counter() - started,
             )
 
+    # An instance attribute over the class's method: Faust's table manager calls the attribute.
     table.on_rebalance = on_rebalance  # type: ignore[method-assign]
 
 
 def raw_producer(app: faust.App) -> AIOKafkaProducer:
     """The aiokafka producer under Faust's (started with the app; shared with its own sends)."""
-    producer: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    return producer
+    producer = app.producer
+    if not isinstance(producer, KafkaProducer):  # the kafka:// transport's, with aiokafka inside
+        raise TypeError(f"the app's producer is not aiokafka's: {type(producer).__name__}")
+    return producer._ensure_producer()
 
 
 async def produce_batched(
@@ -249,7 +271,7 @@ async def produce_batched(
     """Produce ``items`` to one partition in as few record batches as fit, wait for the broker's
     acknowledgement of all, and return the offset of the last record."""
     producer = producer or raw_producer(app)
-    futures: list[asyncio.Future[Any]] = []
+    futures: list[asyncio.Future[RecordMetadata]] = []
     batch = producer.create_batch()
     for key, value in items:
         if batch.append(key=key, value=value, timestamp=None) is None:
@@ -260,10 +282,11 @@ async def produce_batched(
                     f"a record of {len(value)} bytes does not fit one producer batch: raise "
                     "producer_max_request_size"
                 )
-    last_count = batch.record_count()
+    last_count: int = batch.record_count()
     if last_count:
         futures.append(await producer.send_batch(batch, topic, partition=partition))
     results = await asyncio.gather(*futures)
     # A batch's metadata carries its base offset: its last record is record_count - 1 later (the
     # last batch is never empty, since every full one is followed by an append that fits).
-    return int(results[-1].offset) + last_count - 1
+    last_offset: int = results[-1].offset
+    return last_offset + last_count - 1

@@ -18,13 +18,13 @@ behind two offsets that no agent ever acked. Apart, each commits its own offsets
 slow the other; growth can be scaled, restarted or reset (a new consumer group replays `events`)
 without touching scoring.
 
-Experiment decisions: every ``DECISION_CHECK_S`` the worker analyses every experiment; the first
-time an arm reaches a decision, an alert (rule ``experiment_decided``, vitals.growth.decision_alert)
-is published on the `alerts` topic, where the notifier routes it to the chat destinations like
-the churn alerts; then it is recorded (``vitals:growth:decisions``), logged and counted
-(``vitals_growth_experiment_decisions_total``). Published before recorded: a crash in between
-publishes it again with the same alert id, which the notifier delivers once per destination
-(recording first could lose the alert).
+Experiment decisions: every ``growth_decision_check_s`` (Settings) the worker analyses every
+experiment; the first time an arm reaches a decision, an alert (rule ``experiment_decided``,
+vitals.growth.decision_alert) is published on the `alerts` topic, where the notifier routes it to
+the chat destinations like the churn alerts; then it is recorded (``vitals:growth:decisions``),
+logged and counted (``vitals_growth_experiment_decisions_total``). Published before recorded: a
+crash in between publishes it again with the same alert id, which the notifier delivers once per
+destination (recording first could lose the alert).
 """
 
 from __future__ import annotations
@@ -50,17 +50,14 @@ from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 
-from .faust_compat import filing_under
+from .faust_app import run_worker, worker_app
+from .faust_compat import changelog_topic_name, filing_under, take_events
 
 logger = logging.getLogger("vitals.growth")
 
-# Same batching as the scorer.
-GROWTH_BATCH = 2_000
-GROWTH_BATCH_WITHIN_S = 0.02
-# Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
-DECISION_CHECK_S = 30.0
 # Redis unreachable: retry the same write after 0.5 s, doubling up to 10 s (a restart of Redis
 # takes seconds; the scorer agent keeps scoring meanwhile).
 REDIS_RETRY_MIN_S = 0.5
@@ -107,7 +104,7 @@ class GrowthAgent:
         self.table.on_recover(self._recovered)
         self.projection: GrowthProjection | None = None
         app.agent(events_topic, name="vitals.growth")(self._run)
-        app.timer(DECISION_CHECK_S)(self.check_decisions)
+        app.timer(settings.growth_decision_check_s)(self.check_decisions)
 
     async def _recovered(self) -> None:
         # After start-up or a rebalance the first records may be redeliveries: publish them all.
@@ -119,7 +116,9 @@ class GrowthAgent:
         return self.projection
 
     async def _run(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in stream.take_events(GROWTH_BATCH, within=GROWTH_BATCH_WITHIN_S):
+        async for events in take_events(
+            stream, self.settings.growth_batch_records, self.settings.growth_batch_within_s
+        ):
             by_partition: dict[int, list[faust.EventT[bytes]]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)
@@ -237,8 +236,6 @@ async def publish_new_decisions(
 
 # The growth worker's consumer group and table are named after the scorer's app id plus this.
 APP_SUFFIX = "-growth"
-# As the scorer (scorer/app.py): a dead worker's partitions are handed over after 15 s.
-SESSION_TIMEOUT_S = 15.0
 
 
 class GrowthWorker:
@@ -248,22 +245,7 @@ class GrowthWorker:
         self.settings = settings
         self.app_id = settings.scorer_app_id + APP_SUFFIX
         datadir = Path(settings.data_dir).resolve() / "growth" / self.app_id
-        datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
-        self.app = faust.App(
-            self.app_id,
-            broker=f"kafka://{settings.kafka_bootstrap}",
-            store="rocksdb://",
-            datadir=str(datadir),
-            topic_partitions=settings.partitions,
-            processing_guarantee="at_least_once",
-            web_enabled=False,
-            producer_acks=-1,
-            producer_linger_ms=5,
-            consumer_auto_offset_reset="earliest",
-            topic_allow_declare=True,
-            table_cleanup_interval=3600.0,
-            broker_session_timeout=SESSION_TIMEOUT_S,
-        )
+        self.app = worker_app(self.app_id, settings, datadir)
         self.redis: aioredis.Redis | None = None
         self.agent = GrowthAgent(
             self.app,
@@ -303,17 +285,21 @@ def growth(loglevel: str) -> None:
     publish experiment decisions to `alerts`. A consumer group of its own, next to the scorer."""
     from vitals.platform.topics import TopicSpec, ensure_topics
 
+    configure_logging(loglevel)
     settings = Settings()
     worker = GrowthWorker(settings)
     # The changelog exists, partitions led, before Faust starts (see scorer/cli.py: left to
     # Faust, a first metadata without it fails every table write until the next refresh).
     changelog = TopicSpec(
-        worker.agent.table.changelog_topic_name, settings.partitions, {"cleanup.policy": "compact"}
+        changelog_topic_name(worker.agent.table), settings.partitions, {"cleanup.policy": "compact"}
     )
     asyncio.run(ensure_topics(settings, extra=[changelog]))
-    click.echo(
-        f"vitals growth: {settings.kafka_bootstrap} topic={settings.topic_events} "
-        f"group={worker.app_id} redis={settings.redis_url} datadir={settings.data_dir}",
-        err=True,
+    logger.info(
+        "vitals growth: %s topic=%s group=%s redis=%s datadir=%s",
+        settings.kafka_bootstrap,
+        settings.topic_events,
+        worker.app_id,
+        settings.redis_url,
+        settings.data_dir,
     )
-    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    run_worker(worker.app, loglevel)

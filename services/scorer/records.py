@@ -42,8 +42,10 @@ class Decoded:
     tick: bool = False  # a clock tick from the scorer itself: fire due timers, nothing to fold
 
 
-# The scorer writes ``{"vitals_tick": <unix s>}`` to a partition when a wall-clock timer there is
-# due and no event is passing by: timers fire inside the stream, where table writes are allowed.
+# The scorer writes ``{"vitals_tick": <unix s>}`` to a partition of its ticks topic
+# (platform.topics.ticks_topic) when a wall-clock timer there is due and no event is passing by:
+# timers fire inside the stream, where table writes are allowed. (Scorers before issue 9 wrote
+# ticks into `events`; such records still decode as ticks.)
 TICK_FIELD = "vitals_tick"
 
 

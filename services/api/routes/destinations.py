@@ -4,8 +4,8 @@ A destination's webhook URL and signing secret are secrets: no answer of these r
 them, errors included. Reads show ``public_view`` (URL masked, ``has_secret``); validation errors
 name the field and the rule, never the value. Writing needs an ``admin`` key; reading ``read``.
 
-The notifier re-reads destinations at most ``DESTINATIONS_REFRESH_S`` seconds after a change
-(on its next alert), so a PUT or DELETE takes effect within that time.
+The notifier re-reads destinations at most ``VITALS_NOTIFIER_DESTINATIONS_REFRESH_S`` seconds
+after a change (on its next alert), so a PUT or DELETE takes effect within that time.
 """
 
 from __future__ import annotations
