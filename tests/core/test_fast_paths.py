@@ -19,12 +19,12 @@ from vitals.core import risk as risk_model
 from vitals.core import temperature as temperature_model
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.decay import SECONDS_PER_DAY
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams
 from vitals.core.repurchase import crossing_time as repurchase_crossing
 from vitals.core.state import CustomerState
 from vitals.core.usage import SilentUsage, tenure_days, usage_expected
+from vitals.scorer.offline import OfflineScorer
 from vitals.tools.sim.generator import simulate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -33,8 +33,8 @@ DAYS = 75
 
 
 @pytest.fixture(scope="module")
-def engine() -> ScoringEngine:
-    engine = ScoringEngine()
+def engine() -> OfflineScorer:
+    engine = OfflineScorer()
     sim = simulate(CUSTOMERS, START, DAYS, seed=11, usage_scale=0.3)
     for raw in sim.iter_events():
         engine.apply(parse_event(raw))
@@ -66,7 +66,7 @@ def moments(state: CustomerState, rng: random.Random) -> list[float]:
     return out
 
 
-def test_value_only_temperature_equals_the_full_evaluation(engine: ScoringEngine) -> None:
+def test_value_only_temperature_equals_the_full_evaluation(engine: OfflineScorer) -> None:
     rng = random.Random(5)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     models = {"sbg": 0, "trial": 0, "free": 0, "cancelled": 0, "mbgnbd_poisson": 0, "prior": 0}
@@ -85,7 +85,7 @@ def test_value_only_temperature_equals_the_full_evaluation(engine: ScoringEngine
     assert adjusted > 0
 
 
-def test_silent_health_and_risk_equal_the_full_functions(engine: ScoringEngine) -> None:
+def test_silent_health_and_risk_equal_the_full_functions(engine: OfflineScorer) -> None:
     rng = random.Random(7)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     compared = 0
@@ -170,7 +170,7 @@ def reference_next_check(
     return (min(future) if future else horizon) + timers.FIRE_AFTER_S
 
 
-def test_next_check_equals_the_bisection_over_full_evaluations(engine: ScoringEngine) -> None:
+def test_next_check_equals_the_bisection_over_full_evaluations(engine: OfflineScorer) -> None:
     rng = random.Random(9)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     crossing = 0
