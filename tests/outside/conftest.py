@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from e2e.services import free_port, running
+from e2e.services import running, with_api_port
 from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
@@ -67,14 +67,10 @@ async def _project(settings: Settings, items: list[tuple[dict[str, Any], bytes]]
 
 @pytest.fixture
 def served_api(settings: Settings, tmp_path: Path) -> Iterator[ServedApi]:
-    port = free_port()
-    settings = settings.model_copy(
-        update={"api_port": port, "public_url": f"http://127.0.0.1:{port}"}
-    )
+    settings, url = with_api_port(settings)
     sim = simulate(CUSTOMERS, datetime(2026, 1, 1, tzinfo=UTC), DAYS, seed=23, kind="mixed")
     items = daily_snapshots(list(sim.events))
     run_blocking(lambda: _project(settings, items))
     latest = {snapshot["customer_id"]: snapshot for snapshot, _ in items}
-    url = f"http://127.0.0.1:{port}"
     with running("api", ["api"], settings, tmp_path, f"{url}/healthz"):
         yield ServedApi(url, settings, latest)
