@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 import orjson
 
 from vitals.ingest.app import create_app
 from vitals.platform.settings import Settings
 
-from .support import MemorySink, running
-
-
-async def post(sink: MemorySink, content: bytes, headers: dict[str, str]) -> httpx.Response:
-    """POST ``content`` with ``headers`` to ingest's /v1/batch, events going to ``sink``."""
-    async with running(create_app(Settings(), sink)) as client:
-        return await client.post("/v1/batch", content=content, headers=headers)
-
+from .support import MemorySink, post_batch
 
 # The examples of the CloudEvents HTTP binding, with a Vitals type and a customer as subject.
 STRUCTURED = {
@@ -47,7 +39,9 @@ async def test_binary_mode_takes_attributes_from_ce_headers_and_data_from_the_bo
         **{f"ce-{k}": str(v) for k, v in attributes.items()},
         "content-type": "application/json",
     }
-    response = await post(sink, orjson.dumps(STRUCTURED["data"]), headers)
+    response = await post_batch(
+        create_app(Settings(), sink), orjson.dumps(STRUCTURED["data"]), headers
+    )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 1
     ((key, value),) = sink.records
@@ -64,15 +58,17 @@ async def test_binary_mode_percent_decodes_header_values() -> None:
         "ce-time": "2026-11-23T17:31:00Z",
         "ce-subject": "caf%C3%A9%20co",
     }
-    response = await post(sink, b'{"name": "report.exported"}', headers)
+    response = await post_batch(
+        create_app(Settings(), sink), b'{"name": "report.exported"}', headers
+    )
     assert response.status_code == 200, response.text
     assert sink.records[0][0] == "café co".encode()
 
 
 async def test_structured_mode_is_one_event_per_request() -> None:
     sink = MemorySink()
-    response = await post(
-        sink,
+    response = await post_batch(
+        create_app(Settings(), sink),
         orjson.dumps(STRUCTURED),
         {"content-type": "application/cloudevents+json; charset=utf-8"},
     )
@@ -84,8 +80,8 @@ async def test_batched_mode_takes_an_array_with_partial_success() -> None:
     sink = MemorySink()
     second = {**STRUCTURED, "id": "B-2", "subject": "globex"}
     broken = {**STRUCTURED, "id": "C-3", "type": "com.example.click"}
-    response = await post(
-        sink,
+    response = await post_batch(
+        create_app(Settings(), sink),
         orjson.dumps([STRUCTURED, second, broken]),
         {"content-type": "application/cloudevents-batch+json"},
     )
@@ -97,8 +93,8 @@ async def test_batched_mode_takes_an_array_with_partial_success() -> None:
 
 async def test_a_single_event_that_cannot_be_mapped_is_400_not_a_silent_200() -> None:
     sink = MemorySink()
-    response = await post(
-        sink,
+    response = await post_batch(
+        create_app(Settings(), sink),
         orjson.dumps({**STRUCTURED, "specversion": "0.3"}),
         {"content-type": "application/cloudevents+json"},
     )
@@ -111,8 +107,8 @@ async def test_a_single_event_that_cannot_be_mapped_is_400_not_a_silent_200() ->
 
 
 async def test_cloudevents_batch_that_is_not_an_array_is_400() -> None:
-    response = await post(
-        MemorySink(),
+    response = await post_batch(
+        create_app(Settings(), MemorySink()),
         orjson.dumps(STRUCTURED),
         {"content-type": "application/cloudevents-batch+json"},
     )
@@ -122,8 +118,8 @@ async def test_cloudevents_batch_that_is_not_an_array_is_400() -> None:
 
 async def test_the_structured_media_type_wins_over_stray_ce_headers() -> None:
     sink = MemorySink()
-    response = await post(
-        sink,
+    response = await post_batch(
+        create_app(Settings(), sink),
         orjson.dumps(STRUCTURED),
         {"content-type": "application/cloudevents+json", "ce-specversion": "1.0"},
     )
