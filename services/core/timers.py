@@ -174,13 +174,10 @@ def _first_crossing(
     return hi
 
 
-def next_check(
-    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
-) -> float:
-    """The next moment this customer's scores should be re-evaluated without a new event."""
-    horizon = now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY
-    candidates: list[float] = [horizon]
-
+def closed_form_checks(state: CustomerState, now: float, config: ScoringConfig) -> list[float]:
+    """The checks known in closed form, the timer horizon first: gone quiet, end of onboarding for
+    a paying customer who never used the product, repurchase overdue and lapsed, renewal overdue."""
+    candidates: list[float] = [now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY]
     if state.usage_events:
         candidates.append(state.last_usage_ts + config.alerts.gone_quiet_days * SECONDS_PER_DAY)
     elif state.paying:
@@ -194,6 +191,14 @@ def next_check(
     due = billing.next_renewal_due(state, config.temperature)
     if due is not None and state.sub_status == "active":
         candidates.append(due + config.temperature.renewal_grace_days * SECONDS_PER_DAY)
+    return candidates
+
+
+def next_check(
+    state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
+) -> float:
+    """The next moment this customer's scores should be re-evaluated without a new event."""
+    candidates = closed_form_checks(state, now, config)
 
     # The bisections below read the same few functions at shared points (the risk bisection
     # starts on the temperature's and health's midpoints): each value is computed once per time.
@@ -224,12 +229,34 @@ def next_check(
         h, trend, quiet = usage_and_health(t)
         return silent.risk(temperature_at(t), h, trend, quiet)
 
+    return first_band_crossing(state, now, config, candidates, temperature_at, health_at, risk_at)
+
+
+def first_band_crossing(
+    state: CustomerState,
+    now: float,
+    config: ScoringConfig,
+    candidates: list[float],
+    temperature_at: Callable[[float], float],
+    health_at: Callable[[float], float],
+    risk_at: Callable[[float], float],
+    stop_early: bool = True,
+) -> float:
+    """The next check: the earliest of ``candidates`` (``closed_form_checks``, the horizon first)
+    and the moments temperature or health fall into a lower band, or risk rises into a higher one.
+
+    ``stop_early``: a bisection stops once it can only find a crossing later than the earliest
+    candidate known (the answer is the same; the tests compare both).
+    """
+    horizon = candidates[0]
     current_t = temperature_at(now)
     lower_t = [b for _, b in config.bands.temperature if 0 < b < current_t]
     if config.bands.quadrant_temperature < current_t:
         lower_t.append(config.bands.quadrant_temperature)
 
     def earliest() -> float:
+        if not stop_early:
+            return math.inf
         return min(t for t in candidates if t > now)  # the horizon is always one
 
     if lower_t and state.sub_status != "cancelled":

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from vitals.platform.partitioning import kafka_partition
+from vitals.platform.producers import events_producer
 from vitals.platform.settings import Settings
 
 from .errors import SinkUnavailable
@@ -111,13 +112,11 @@ class KafkaEventSink:
     async def _connect(self) -> None:
         delay = CONNECT_RETRY_FIRST_S
         while True:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id="vitals-ingest",
-                acks="all",
-                enable_idempotence=True,
+            producer = events_producer(
+                self._bootstrap,
+                "vitals-ingest",
                 linger_ms=PRODUCER_LINGER_MS,
-                max_batch_size=PRODUCER_MAX_BATCH_BYTES,
+                max_batch_bytes=PRODUCER_MAX_BATCH_BYTES,
                 request_timeout_ms=self._request_timeout_ms,
             )
             try:

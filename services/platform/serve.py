@@ -16,6 +16,8 @@ import logging
 import uvicorn
 from starlette.types import ASGIApp
 
+from .logs import configure_logging
+
 log = logging.getLogger(__name__)
 
 # How often start-up is polled before freezing the GC (cheap; start-up takes ~100 ms).
@@ -47,9 +49,17 @@ async def _serve_then_freeze(server: uvicorn.Server, name: str) -> None:
 
 
 def serve(
-    app: ASGIApp, *, name: str, host: str, port: int, log_level: str, access_log: bool = False
+    app: ASGIApp,
+    *,
+    name: str,
+    address: tuple[str, int],
+    log_level: str,
+    access_log: bool = False,
 ) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM. Logging must be configured (platform.logs) first."""
+    """Serve ``app`` on ``address`` (host, port) until SIGINT/SIGTERM, logging JSON lines
+    (platform.logs) at ``log_level``."""
+    configure_logging(log_level)
+    host, port = address
     config = uvicorn.Config(
         app,
         host=host,

@@ -7,15 +7,11 @@ import logging
 
 import click
 
+from vitals.platform.cli_options import faust_loglevel_option
+
 
 @click.command("scorer")
-@click.option(
-    "--loglevel",
-    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
-    default="info",
-    show_default=True,
-    help="Faust's log level names.",
-)
+@faust_loglevel_option
 @click.option("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
 def scorer(loglevel: str, metrics_port: int | None) -> None:
     """Consume `events`, keep per-customer state, publish `scores` (and alerts).

@@ -50,6 +50,7 @@ from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.platform.cli_options import faust_loglevel_option
 from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 
@@ -273,13 +274,7 @@ class GrowthWorker:
 
 
 @click.command("growth")
-@click.option(
-    "--loglevel",
-    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
-    default="info",
-    show_default=True,
-    help="Faust's log level names.",
-)
+@faust_loglevel_option
 def growth(loglevel: str) -> None:
     """Consume `events` into the growth projection (funnel, groups, experiments) in Redis, and
     publish experiment decisions to `alerts`. A consumer group of its own, next to the scorer."""

@@ -19,9 +19,11 @@ import orjson
 
 from vitals.core.alert_rules import evaluate_rules
 from vitals.core.config import ScoringConfig
-from vitals.core.fold import apply_event
+from vitals.core.events import Event
+from vitals.core.fold import ApplyStatus, Position, apply_event
 from vitals.core.growth_events import GROWTH_EVENT_TYPES
 from vitals.core.params import ScoringParams
+from vitals.core.published import Snapshot
 from vitals.core.snapshot import evaluate
 from vitals.core.state import CustomerState
 from vitals.core.timers import next_check
@@ -157,7 +159,7 @@ class RecordProcessor:
     ) -> None:
         """Evaluate, run the alert rules, schedule the next timer, queue the snapshot."""
         cid = state.customer_id
-        snapshot = evaluate(state, at, params, self.config, self._clock)
+        snapshot = self.snapshot(state, at, params)
         if predicted_at is not None or at - state.last_ts <= BACKFILL_LAG_S:
             for alert in evaluate_rules(
                 state, snapshot, at, self.config, self._public_url, predicted_at
@@ -193,6 +195,32 @@ class RecordProcessor:
         out.timers_fired += fired
         metrics.TIMERS_FIRED.inc(fired)
 
+    def fold_event(
+        self, event: Event, position: Position, states: BatchStore
+    ) -> ApplyStatus | None:
+        """Fold one decoded event into its customer's state, read through ``states``: the one
+        fold of the live scorer and of offline scoring (scorer/offline.py). None: a growth event,
+        not folded here. Advances the partition's watermark on an applied event."""
+        if event.type in GROWTH_EVENT_TYPES:
+            return None  # leads, referrals, experiments: the growth agent's, not a customer score
+        state = states.get_or_create(event.customer_id)
+        status = apply_event(
+            state,
+            event,
+            self.config,
+            position,
+            max_ts=self._wall() + self.config.stream.max_future_skew_s,
+        )
+        _events_counter(status).inc()
+        if status == "applied":
+            partition = position[0]
+            self.watermarks[partition] = max(self.watermarks.get(partition, 0.0), event.ts)
+        return status
+
+    def snapshot(self, state: CustomerState, at: float, params: ScoringParams) -> Snapshot:
+        """The customer's snapshot at ``at``: the one evaluation of live and offline scoring."""
+        return evaluate(state, at, params, self.config, self._clock)
+
     def _fold(
         self,
         record: SourceRecord,
@@ -204,26 +232,14 @@ class RecordProcessor:
         for rejected in decoded.rejected:
             self._reject(record, rejected, out)
         for index, event in decoded.events:
-            if event.type in GROWTH_EVENT_TYPES:
-                continue  # leads, referrals, experiments: the growth agent's, not a customer score
-            state = batch.get_or_create(event.customer_id)
-            status = apply_event(
-                state,
-                event,
-                self.config,
-                (record.partition, record.offset, index),
-                max_ts=self._wall() + self.config.stream.max_future_skew_s,
-            )
-            _events_counter(status).inc()
-            if status == "replayed":
+            status = self.fold_event(event, (record.partition, record.offset, index), batch)
+            if status is None or status == "replayed":
                 continue
             batch.mark_dirty(event.customer_id)
             if status != "future":  # nothing changed but the position: no snapshot to publish
                 changed.add(event.customer_id)
-            if status == "applied":
-                mark = self.watermarks.get(record.partition, 0.0)
-                self.watermarks[record.partition] = max(mark, event.ts)
-            elif status == "late":
+            if status == "late":
+                state = batch.get_or_create(event.customer_id)
                 behind = (state.last_ts - event.ts) / 3600.0
                 reason = f"late: {behind:.1f} h behind the customer's latest event (not applied)"
                 payload = event.model_dump(exclude_none=True)

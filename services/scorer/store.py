@@ -85,7 +85,7 @@ class PartitionedStore:
 
 
 class MemoryStore:
-    """A dict of states: the offline engine's and the unit tests' store."""
+    """A dict of states: the offline scorer's and the unit tests' store."""
 
     def __init__(self) -> None:
         self.states: dict[str, CustomerState] = {}

@@ -13,18 +13,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vitals.core import billing, timers
 from vitals.core import health as health_model
 from vitals.core import risk as risk_model
 from vitals.core import temperature as temperature_model
+from vitals.core import timers
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
 from vitals.core.decay import SECONDS_PER_DAY
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.params import DEFAULT_PARAMS, ScoringParams
-from vitals.core.repurchase import crossing_time as repurchase_crossing
 from vitals.core.state import CustomerState
-from vitals.core.usage import SilentUsage, tenure_days, usage_expected
+from vitals.core.usage import SilentUsage, usage_expected
+from vitals.scorer.offline import OfflineScorer
 from vitals.tools.sim.generator import simulate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -33,8 +32,8 @@ DAYS = 75
 
 
 @pytest.fixture(scope="module")
-def engine() -> ScoringEngine:
-    engine = ScoringEngine()
+def engine() -> OfflineScorer:
+    engine = OfflineScorer()
     sim = simulate(CUSTOMERS, START, DAYS, seed=11, usage_scale=0.3)
     for raw in sim.iter_events():
         engine.apply(parse_event(raw))
@@ -66,7 +65,7 @@ def moments(state: CustomerState, rng: random.Random) -> list[float]:
     return out
 
 
-def test_value_only_temperature_equals_the_full_evaluation(engine: ScoringEngine) -> None:
+def test_value_only_temperature_equals_the_full_evaluation(engine: OfflineScorer) -> None:
     rng = random.Random(5)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     models = {"sbg": 0, "trial": 0, "free": 0, "cancelled": 0, "mbgnbd_poisson": 0, "prior": 0}
@@ -85,7 +84,7 @@ def test_value_only_temperature_equals_the_full_evaluation(engine: ScoringEngine
     assert adjusted > 0
 
 
-def test_silent_health_and_risk_equal_the_full_functions(engine: ScoringEngine) -> None:
+def test_silent_health_and_risk_equal_the_full_functions(engine: OfflineScorer) -> None:
     rng = random.Random(7)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     compared = 0
@@ -111,20 +110,7 @@ def reference_next_check(
     state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
 ) -> float:
     """next_check as it was before the fast paths (full temperature evaluations, no memo)."""
-    horizon = now + config.alerts.max_timer_horizon_days * SECONDS_PER_DAY
-    candidates: list[float] = [horizon]
-    if state.usage_events:
-        candidates.append(state.last_usage_ts + config.alerts.gone_quiet_days * SECONDS_PER_DAY)
-    elif state.paying:
-        start = now - tenure_days(state, now) * SECONDS_PER_DAY
-        candidates.append(start + config.lifecycle.onboarding_days * SECONDS_PER_DAY)
-    for ratio in (config.repurchase.overdue_ratio, config.repurchase.lapsed_ratio):
-        when = repurchase_crossing(state, ratio)
-        if when is not None:
-            candidates.append(when)
-    due = billing.next_renewal_due(state, config.temperature)
-    if due is not None and state.sub_status == "active":
-        candidates.append(due + config.temperature.renewal_grace_days * SECONDS_PER_DAY)
+    candidates = timers.closed_form_checks(state, now, config)
     models = params.models
 
     def temperature_at(t: float) -> float:
@@ -142,35 +128,12 @@ def reference_next_check(
         h = health_model.value(usage, params.norms, config.health)
         return risk_model.value(temperature_at(t), h, usage, config.risk)
 
-    margin = timers.ROUNDING_MARGIN
-    current_t = temperature_at(now)
-    lower_t = [b for _, b in config.bands.temperature if 0 < b < current_t]
-    if config.bands.quadrant_temperature < current_t:
-        lower_t.append(config.bands.quadrant_temperature)
-    if lower_t and state.sub_status != "cancelled":
-        when = timers._first_crossing(temperature_at, max(lower_t) - margin, now, horizon, True)
-        if when is not None:
-            candidates.append(when)
-    if state.usage_events:
-        current = health_at(now)
-        lower = [b for _, b in config.bands.health if 0 < b < current]
-        if config.bands.quadrant_health < current:
-            lower.append(config.bands.quadrant_health)
-        if lower:
-            when = timers._first_crossing(health_at, max(lower) - margin, now, horizon, True)
-            if when is not None:
-                candidates.append(when)
-    current_risk = risk_at(now)
-    upper = [b for _, b in config.bands.risk if b > current_risk]
-    if upper:
-        when = timers._first_crossing(risk_at, min(upper) - margin, now, horizon, False)
-        if when is not None:
-            candidates.append(when)
-    future = [t for t in candidates if t > now]
-    return (min(future) if future else horizon) + timers.FIRE_AFTER_S
+    return timers.first_band_crossing(
+        state, now, config, candidates, temperature_at, health_at, risk_at, stop_early=False
+    )
 
 
-def test_next_check_equals_the_bisection_over_full_evaluations(engine: ScoringEngine) -> None:
+def test_next_check_equals_the_bisection_over_full_evaluations(engine: OfflineScorer) -> None:
     rng = random.Random(9)
     config, params = DEFAULT_CONFIG, DEFAULT_PARAMS
     crossing = 0

@@ -154,10 +154,10 @@ def test_a_brand_new_user_is_not_told_activity_stopped(make: EventFactory) -> No
 def test_silent_usage_projection_equals_the_full_measure(make: EventFactory) -> None:
     """The timers' O(log n) projection of a silent customer reads what ``measure`` reads."""
     from vitals.core.config import DEFAULT_CONFIG
-    from vitals.core.engine import ScoringEngine
     from vitals.core.usage import SilentUsage, measure
+    from vitals.scorer.offline import OfflineScorer
 
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply_all(
         [make.usage(d / 3, name=f"f{d % 9}", user_id=f"u{d % 17}") for d in range(120)]
     )

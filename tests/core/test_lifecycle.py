@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from vitals.core.config import DEFAULT_CONFIG
-from vitals.core.engine import ScoringEngine
 from vitals.core.lifecycle import StageInputs, next_stage, stage_at
+from vitals.scorer.offline import OfflineScorer
 
 from .conftest import DAY, EventFactory, at
 
@@ -33,8 +33,8 @@ def walk(start: str, trends: list[float | None]) -> list[str]:
 
 def engine_with_daily_usage(
     make: EventFactory, first_day: int, last_day: int, per_day: int = 4
-) -> ScoringEngine:
-    engine = ScoringEngine()
+) -> OfflineScorer:
+    engine = OfflineScorer()
     for day in range(first_day, last_day + 1):
         for k in range(per_day):
             engine.apply(make.usage(day + k / per_day))
@@ -111,7 +111,7 @@ def test_overdue_repurchase_without_usage_means_decline() -> None:
 
 
 def test_cancellation_means_churned_at_once(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.subscription(0, "started", amount=50.0))
     engine.apply(make.usage(1))
     engine.apply(make.subscription(40, "cancelled"))
@@ -123,7 +123,7 @@ def test_cancellation_means_churned_at_once(make: EventFactory) -> None:
 def test_usage_after_cancellation_stays_churned_until_a_new_subscription(
     make: EventFactory,
 ) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.subscription(0, "started", amount=50.0))
     engine.apply(make.subscription(40, "cancelled"))
     engine.apply(make.usage(45))
@@ -182,7 +182,7 @@ def test_stage_at_reads_one_step_from_the_stored_stage(make: EventFactory) -> No
 
 
 def test_regular_quarterly_buyer_is_not_churned_mid_cycle(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     for k in range(9):
         engine.apply(make.purchase(90 * k, amount=100.0))
     snap = engine.snapshot("acme", now=at(720 + 70))

@@ -16,11 +16,11 @@ import pytest
 from vitals.core import clv as clv_model
 from vitals.core.alert_rules import evaluate_rules
 from vitals.core.config import DEFAULT_CONFIG, HealthConfig, MoneyConfig, ScoringConfig
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.norms import NormsRow, fit_norms
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.core.state import CustomerState
+from vitals.scorer.offline import OfflineScorer
 from vitals.scorer.processor import RecordProcessor, SourceRecord
 from vitals.scorer.store import MemoryStore
 
@@ -30,8 +30,8 @@ CFG = DEFAULT_CONFIG
 SECOND = 1.0 / 86_400.0
 
 
-def engine_of(*events: Any, config: ScoringConfig = CFG) -> ScoringEngine:
-    engine = ScoringEngine(config)
+def engine_of(*events: Any, config: ScoringConfig = CFG) -> OfflineScorer:
+    engine = OfflineScorer(config)
     for event in sorted(events, key=lambda e: e.ts):
         assert engine.apply(event).status == "applied", event
     return engine
@@ -327,7 +327,7 @@ def test_one_event_from_2099_is_refused_and_never_locks_the_customer() -> None:
 
 
 def test_dedup_holds_for_the_window_not_for_a_count(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     first = make.usage(1.0)
     engine.apply(first)
     for i in range(2_000):

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
 
 from vitals.core.config import DEFAULT_CONFIG, MoneyConfig
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.core.fold import apply_event
 from vitals.core.snapshot import SNAPSHOT_SCHEMA, evaluate, iso
 from vitals.core.state import CustomerState
+from vitals.scorer.offline import OfflineScorer
 
 from .conftest import EventFactory, at
 from .test_fold import bounded_shuffle
@@ -39,7 +39,7 @@ def errors(validator: Draft202012Validator, snapshot: dict[str, Any]) -> list[st
 EURO_REPORTING = replace(DEFAULT_CONFIG, money=MoneyConfig(reporting_currency="EUR"))
 
 
-def full_customer(make: EventFactory) -> ScoringEngine:
+def full_customer(make: EventFactory) -> OfflineScorer:
     """Uses the product, subscribes and buys: every part of the snapshot is filled."""
     events = [
         make.profile(
@@ -60,7 +60,7 @@ def full_customer(make: EventFactory) -> ScoringEngine:
         make.usage(day + 0.5, name=f"feature.{day % 5}", user_id=f"u{day % 4}") for day in range(60)
     ]
     # The customer pays in euros; the tenant reports in euros.
-    engine = ScoringEngine(EURO_REPORTING)
+    engine = OfflineScorer(EURO_REPORTING)
     for event in sorted(events, key=lambda e: e.ts):
         assert engine.apply(event).status == "applied"
     return engine
@@ -100,7 +100,7 @@ def test_snapshots_of_random_customers_who_use_and_buy_validate_and_are_strict_j
         apply_event(state, parse_event(raw), DEFAULT_CONFIG)
     for offset_days in (0.0, 3.0, 90.0):
         snap = evaluate(
-            state, state.last_ts + offset_days * 86_400, ScoringEngine().params, DEFAULT_CONFIG
+            state, state.last_ts + offset_days * 86_400, OfflineScorer().params, DEFAULT_CONFIG
         )
         json.dumps(snap, allow_nan=False)  # NaN/inf would not be valid JSON
         assert errors(validator, snap) == []
@@ -111,7 +111,7 @@ def test_snapshots_of_random_customers_who_use_and_buy_validate_and_are_strict_j
 def test_snapshot_of_a_never_used_customer_validates(
     make: EventFactory, validator: Draft202012Validator
 ) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.purchase(0, amount=20.0))
     engine.apply(make.purchase(30, amount=25.0))
     snap = engine.snapshot("acme")
@@ -122,7 +122,7 @@ def test_snapshot_of_a_never_used_customer_validates(
 def test_snapshot_of_a_never_bought_customer_validates(
     make: EventFactory, validator: Draft202012Validator
 ) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.usage(0))
     snap = engine.snapshot("acme")
     assert snap["rfm"] is None and snap["clv"] is None
@@ -130,7 +130,7 @@ def test_snapshot_of_a_never_bought_customer_validates(
 
 
 def test_never_used_customer_snapshot_has_null_health_and_quadrant(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.purchase(0, amount=20.0))
     snap = engine.snapshot("acme")
     assert snap["health"] is None and snap["quadrant"] is None

@@ -6,19 +6,19 @@ import pytest
 
 from vitals.core import health as health_model
 from vitals.core.config import DEFAULT_CONFIG, band_of
-from vitals.core.engine import ScoringEngine
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.core.snapshot import evaluate
 from vitals.core.timers import FIRE_AFTER_S, next_check
 from vitals.core.usage import measure
+from vitals.scorer.offline import OfflineScorer
 
 from .conftest import DAY, EventFactory, at
 
 HORIZON_S = DEFAULT_CONFIG.alerts.max_timer_horizon_days * DAY
 
 
-def engine_with(events: list) -> ScoringEngine:
-    engine = ScoringEngine()
+def engine_with(events: list) -> OfflineScorer:
+    engine = OfflineScorer()
     engine.apply_all(events)
     return engine
 

@@ -1,6 +1,7 @@
-"""The offline engine as the reference for live runs: what every customer's last snapshot must be.
+"""The offline scorer as the reference for live runs: what every customer's last snapshot must be.
 
-The live scorer and the offline engine (`vitals backtest`) agree snapshot for snapshot
+The live scorer (a Faust worker on Kafka and RocksDB) and the offline scorer (`vitals backtest`:
+the same record processor over an in-memory store) agree snapshot for snapshot
 (test_live_equals_backtest.py); the fault tests use the same comparison after crashes and
 rebalances, where at-least-once redelivery must neither lose nor double-count an event.
 """
@@ -10,14 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
+from vitals.scorer.offline import OfflineScorer
 
 from .kafka_io import TopicReader
+from .services import await_for
+
+# Joining the group, recovering the table and scoring ~4.6k events takes 10-40 s on 2 busy cores;
+# a takeover adds the dead member's session timeout (15 s, scorer/app.py) and a rebalance.
+SCORED_TIMEOUT_S = 180.0
 
 
-def offline_engine(events: Iterable[dict[str, Any]]) -> ScoringEngine:
-    engine = ScoringEngine()
+def offline_engine(events: Iterable[dict[str, Any]]) -> OfflineScorer:
+    engine = OfflineScorer()
     for event in events:
         engine.apply(parse_event(event))
     return engine
@@ -29,7 +35,7 @@ def counted(stats: dict[str, Any]) -> int:
 
 
 async def latest_if_all_scored(
-    scores: TopicReader, engine: ScoringEngine
+    scores: TopicReader, engine: OfflineScorer
 ) -> dict[str, dict[str, Any]] | None:
     """Each customer's latest snapshot in `scores` (followed by ``scores``), once every customer
     has seen all its events (as counted by ``engine``); None before."""
@@ -43,8 +49,21 @@ async def latest_if_all_scored(
     return latest
 
 
-def assert_equal_to_offline(latest: dict[str, dict[str, Any]], engine: ScoringEngine) -> None:
-    """Every live snapshot equals the offline engine's at the same instant, field for field."""
+async def until_all_scored(
+    scores: TopicReader,
+    engine: OfflineScorer,
+    what: str = "every customer scored",
+    timeout: float = SCORED_TIMEOUT_S,
+) -> dict[str, dict[str, Any]]:
+    """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them."""
+    latest: dict[str, dict[str, Any]] = await await_for(
+        lambda: latest_if_all_scored(scores, engine), timeout=timeout, interval=1.0, what=what
+    )
+    return latest
+
+
+def assert_equal_to_offline(latest: dict[str, dict[str, Any]], engine: OfflineScorer) -> None:
+    """Every live snapshot equals the offline scorer's at the same instant, field for field."""
     assert set(latest) == set(engine.states)
     for cid, live in latest.items():
         offline = engine.snapshot(cid, now=live["as_of_ts"])

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,6 +26,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def with_api_port(settings: Settings, **update: Any) -> tuple[Settings, str]:
+    """``settings`` (with ``update``) serving the API on a free port, alert links pointing at it;
+    and the API's base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return settings.model_copy(update={**update, "api_port": port, "public_url": url}), url
 
 
 @contextlib.contextmanager
@@ -87,26 +96,19 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     raise TimeoutError(f"{url} not healthy after {START_TIMEOUT_S} s; see {log_path}")
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns a truthy value; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
-
 async def await_for(
     predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
 ):  # type: ignore[no-untyped-def]
-    """Async twin of :func:`wait_for`: ``predicate`` is an async callable."""
+    """Poll ``predicate`` (a plain or an async callable) until it returns a truthy value; return
+    it. The one wait-for helper of the test suite."""
     import asyncio
+    import inspect
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = await predicate()
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         await asyncio.sleep(interval)

@@ -13,20 +13,14 @@ from vitals.platform.settings import Settings
 
 from .conftest import EventFactory
 from .kafka_io import event_records, produce, read_all
-from .services import await_for, free_port, running
+from .services import await_for, free_port, running, with_api_port
 
 pytestmark = pytest.mark.integration
 
 
 def with_ports(settings: Settings) -> Settings:
-    api_port = free_port()
-    return settings.model_copy(
-        update={
-            "ingest_port": free_port(),
-            "api_port": api_port,
-            "public_url": f"http://127.0.0.1:{api_port}",
-        }
-    )
+    settings, _ = with_api_port(settings, ingest_port=free_port())
+    return settings
 
 
 async def test_events_posted_over_http_reach_the_api_through_kafka_scorer_and_redis(

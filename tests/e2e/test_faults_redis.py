@@ -25,12 +25,11 @@ from vitals.projector.projector import group_id
 from vitals.tools.sim.generator import simulate
 
 from .kafka_io import TopicReader, event_records, produce_pipelined, read_all
-from .offline import latest_if_all_scored, offline_engine
-from .services import await_for, free_port, running
+from .offline import offline_engine, until_all_scored
+from .services import await_for, running, with_api_port
 
 pytestmark = pytest.mark.integration
 
-SCORED_TIMEOUT_S = 180.0
 REBUILD_TIMEOUT_S = 120.0
 
 
@@ -84,16 +83,7 @@ async def projector_caught_up(settings: Settings) -> bool:
 async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_and_history(
     settings: Settings, tmp_path: Path
 ) -> None:
-    api_port = free_port()
-    settings = settings.model_copy(
-        update={
-            "clock": "stream",
-            "refit_interval_s": 0.0,
-            "api_port": api_port,
-            "public_url": f"http://127.0.0.1:{api_port}",
-        }
-    )
-    api = f"http://127.0.0.1:{api_port}"
+    settings, api = with_api_port(settings, clock="stream", refit_interval_s=0.0)
     events = list(simulate(20, datetime(2026, 1, 1, tzinfo=UTC), 60, seed=5, kind="mixed").events)
     cut = len(events) * 2 // 3
     engine = offline_engine(events)
@@ -108,12 +98,7 @@ async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_
         ):
             await produce_pipelined(settings, event_records(events[:cut]))
             partial = offline_engine(events[:cut])
-            await await_for(
-                lambda: latest_if_all_scored(scores_topic, partial),
-                timeout=SCORED_TIMEOUT_S,
-                interval=1.0,
-                what="the first two thirds scored",
-            )
+            await until_all_scored(scores_topic, partial, "the first two thirds scored")
 
             async def all_served() -> bool:
                 r = client.get("/v1/at-risk", params={"status": "all", "limit": 200})
@@ -126,12 +111,7 @@ async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_
             # The stream goes on while Redis is empty: the projector writes the newest snapshots
             # (a partial book) and must not mark it whole.
             await produce_pipelined(settings, event_records(events[cut:]))
-            latest = await await_for(
-                lambda: latest_if_all_scored(scores_topic, engine),
-                timeout=SCORED_TIMEOUT_S,
-                interval=1.0,
-                what="the last third scored",
-            )
+            latest = await until_all_scored(scores_topic, engine, "the last third scored")
 
             async def rebuilding() -> httpx.Response | None:
                 r = client.get(f"/v1/customers/{next(iter(latest))}")

@@ -1,4 +1,8 @@
-"""The live scorer and the offline engine (`vitals backtest`) agree snapshot for snapshot."""
+"""The live scorer and the offline scorer (`vitals backtest`) agree snapshot for snapshot.
+
+Both fold and evaluate through the scorer's RecordProcessor; what this compares is everything the
+live worker adds around it: Kafka records, the Faust agent, the RocksDB table and its changelog,
+batching, silence timers and alert rules running on the same states."""
 
 from __future__ import annotations
 
@@ -7,53 +11,28 @@ from pathlib import Path
 
 import pytest
 
-from vitals.core.engine import ScoringEngine
-from vitals.core.events import parse_event
 from vitals.platform.settings import Settings
 from vitals.tools.sim.generator import simulate
 
 from .kafka_io import TopicReader, event_records, produce
-from .services import await_for, running
+from .offline import assert_equal_to_offline, offline_engine, until_all_scored
+from .services import running
 
 pytestmark = pytest.mark.integration
 
 
-async def test_scorer_snapshots_equal_the_offline_engine_for_the_same_stream(
+async def test_scorer_snapshots_equal_the_offline_scorer_for_the_same_stream(
     settings: Settings, tmp_path: Path
 ) -> None:
     settings = settings.model_copy(update={"clock": "stream", "refit_interval_s": 0.0})
     sim = simulate(30, datetime(2026, 1, 1, tzinfo=UTC), 75, seed=11, kind="mixed")
     events = list(sim.events)
-    engine = ScoringEngine()
-    for event in events:
-        engine.apply(parse_event(event))
-    expected_counts = {
-        cid: state.events + state.duplicates + state.late_events
-        for cid, state in engine.states.items()
-    }
+    engine = offline_engine(events)
 
     async with TopicReader(settings, settings.topic_scores) as scores:
         with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
             await produce(settings, event_records(events))
-
-            async def all_scored() -> dict | None:
-                await scores.poll()
-                latest = {key.decode(): snapshot for key, snapshot in scores.latest.items() if key}
-                done = all(
-                    cid in latest
-                    and latest[cid]["stats"]["events"]
-                    + latest[cid]["stats"]["duplicates"]
-                    + latest[cid]["stats"]["late_events"]
-                    == count
-                    for cid, count in expected_counts.items()
-                )
-                return latest if done else None
-
-            latest = await await_for(
-                all_scored, timeout=180, interval=1.0, what="every customer scored"
-            )
+            latest = await until_all_scored(scores, engine, "every customer scored")
 
     assert len(latest) == len(engine.states) == 30
-    for cid, live in latest.items():
-        offline = engine.snapshot(cid, now=live["as_of_ts"])
-        assert live == offline, cid
+    assert_equal_to_offline(latest, engine)

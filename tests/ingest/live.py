@@ -3,13 +3,13 @@ themselves, such as the Segment and RudderStack SDKs; and a sink that loses ackn
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from e2e.services import free_port
 from fastapi import FastAPI
 
 from vitals.ingest.errors import SinkUnavailable
@@ -17,12 +17,6 @@ from vitals.ingest.producer import KafkaEventSink, Record
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

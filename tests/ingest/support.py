@@ -40,6 +40,12 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+async def post_batch(app: FastAPI, content: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST ``content`` with ``headers`` to ``app``'s /v1/batch, its lifespan running."""
+    async with running(app) as client:
+        return await client.post("/v1/batch", content=content, headers=headers)
+
+
 def event(index: int, customer: str = "acme", **fields: object) -> dict[str, object]:
     return {
         "event_id": f"evt-{index}",

@@ -13,7 +13,7 @@ from vitals.ingest.app import create_app
 from vitals.ingest.limits import MAX_BATCH_EVENTS, MAX_BODY_BYTES, RETRY_AFTER_S
 from vitals.platform.settings import Settings
 
-from .support import MemorySink, event, running
+from .support import MemorySink, event, post_batch, running
 
 PROBLEM = "application/problem+json"
 
@@ -100,10 +100,7 @@ async def test_empty_batch_is_accepted_as_nothing(sink: MemorySink) -> None:
 async def test_body_that_is_not_a_batch_is_400_problem(
     sink: MemorySink, body: bytes, detail: str
 ) -> None:
-    async with running(make_app(sink)) as client:
-        response = await client.post(
-            "/v1/batch", content=body, headers={"content-type": "application/json"}
-        )
+    response = await post_batch(make_app(sink), body, {"content-type": "application/json"})
     assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -143,12 +140,8 @@ async def test_body_over_byte_limit_returns_413_and_at_limit_passes(sink: Memory
 async def test_declared_content_length_over_limit_is_refused_before_reading(
     sink: MemorySink,
 ) -> None:
-    async with running(make_app(sink)) as client:
-        response = await client.post(
-            "/v1/batch",
-            content=b'{"batch": []}',
-            headers={"content-length": str(MAX_BODY_BYTES + 1)},
-        )
+    content_length = {"content-length": str(MAX_BODY_BYTES + 1)}
+    response = await post_batch(make_app(sink), b'{"batch": []}', content_length)
     assert response.status_code == 413
 
 
@@ -171,12 +164,8 @@ async def test_body_larger_than_its_content_length_claims_is_still_refused(
 async def test_content_length_claiming_less_than_the_body_does_not_fool_the_limit(
     sink: MemorySink,
 ) -> None:
-    async with running(make_app(sink)) as client:
-        response = await client.post(
-            "/v1/batch",
-            content=_padded_body(MAX_BODY_BYTES + 10),
-            headers={"content-length": "100"},
-        )
+    body = _padded_body(MAX_BODY_BYTES + 10)
+    response = await post_batch(make_app(sink), body, {"content-length": "100"})
     assert response.status_code == 413
     assert sink.batches == []
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
-from e2e.services import await_for, free_port
+from e2e.services import await_for, with_api_port
 from e2e.services import running as running_service
 from pydantic import SecretStr
 from segment.analytics.client import Client as SegmentClient
@@ -39,16 +39,9 @@ async def stripe_post(client: httpx.AsyncClient, host: str, event: dict[str, Any
 async def test_stripe_and_segment_reach_scores_once_each_despite_a_resent_batch(
     settings: Settings, tmp_path: Path
 ) -> None:
-    api_port = free_port()
-    settings = settings.model_copy(
-        update={
-            "api_keys": KEYS,
-            "stripe_webhook_secret": SecretStr(SECRET),
-            "api_port": api_port,
-            "public_url": f"http://127.0.0.1:{api_port}",
-        }
+    settings, api_url = with_api_port(
+        settings, api_keys=KEYS, stripe_webhook_secret=SecretStr(SECRET)
     )
-    api_url = f"http://127.0.0.1:{api_port}"
     read = {"Authorization": "Bearer reader-0123456789"}
     now = time.time()
     started = envelope(

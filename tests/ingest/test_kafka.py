@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
+from e2e.services import await_for
 
 from vitals.ingest.app import create_app
 from vitals.ingest.limits import RETRY_AFTER_S
@@ -117,9 +119,7 @@ async def test_missing_topic_is_503_within_the_delivery_bound(settings: Settings
 async def test_unreachable_kafka_is_503_with_retry_after_and_not_ready() -> None:
     settings = Settings(kafka_bootstrap="127.0.0.1:1")  # nothing listens on port 1
     async with running(create_app(settings)) as client:
-        started = time.monotonic()
         response = await client.post("/v1/batch", json={"batch": [event(1)]})
-        elapsed = time.monotonic() - started
         ready = await client.get("/readyz")
         health = await client.get("/healthz")
         metrics = (await client.get("/metrics")).text
@@ -127,20 +127,27 @@ async def test_unreachable_kafka_is_503_with_retry_after_and_not_ready() -> None
     assert response.headers["retry-after"] == str(RETRY_AFTER_S)
     assert response.headers["content-type"] == "application/problem+json"
     assert "not connected to Kafka at 127.0.0.1:1" in response.json()["detail"]
-    assert elapsed < FAIL_WITHIN_S
     assert ready.status_code == 503 and health.status_code == 200
     assert 'vitals_ingest_produce_failures_total{reason="not_connected"} 1.0' in metrics
 
 
-async def test_sink_keeps_retrying_and_stops_cleanly_while_kafka_is_unreachable() -> None:
+async def test_sink_keeps_retrying_and_stops_cleanly_while_kafka_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="vitals.ingest.producer")
     sink = KafkaEventSink(Settings(kafka_bootstrap="127.0.0.1:1"))
     await sink.start()
-    assert not await sink.wait_connected(1.5)  # still retrying, not crashed
+
+    def retries() -> int:
+        return sum(r.getMessage() == "kafka not reachable, retrying" for r in caplog.records)
+
+    # Still retrying, not crashed: a second failed attempt was logged (not: time passed).
+    await await_for(lambda: retries() >= 2, timeout=30, what="a second connection attempt")
+    assert not sink.connected
     assert not await sink.ready()
-    started = time.monotonic()
     await sink.stop()
-    assert time.monotonic() - started < 2.0
-    await asyncio.sleep(0)
+    connecting = [t for t in asyncio.all_tasks() if t.get_name() == "ingest-kafka-connect"]
+    assert not connecting  # stop() cancelled and awaited the connection loop
 
 
 async def test_concurrent_batches_share_rounds_and_all_land_once_in_order(

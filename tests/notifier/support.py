@@ -114,15 +114,6 @@ class ScriptedServer:
         await self._task
 
 
-async def wait_for(predicate: Any, timeout_s: float = 5.0, interval_s: float = 0.01) -> None:
-    """Poll ``predicate()`` until true; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(interval_s)
-
-
 async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:
     """Create fresh topics (the broker does not auto-create them)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic

@@ -11,13 +11,14 @@ import click
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from e2e.services import await_for
 
 from vitals.notifier.cli import OffsetTracker, bootstrap_destinations, notifier, run_notifier
 from vitals.notifier.delivery_log import RedisDeliveryLog
 from vitals.notifier.destinations import InMemoryDestinationStore
 from vitals.platform.settings import Settings
 
-from .support import Reply, ScriptedServer, create_topics, make_alert, wait_for
+from .support import Reply, ScriptedServer, create_topics, make_alert
 
 
 def test_notifier_is_a_click_command() -> None:
@@ -91,8 +92,10 @@ async def test_run_consumes_alerts_delivers_and_dead_letters(
         )
     )
     try:
-        await wait_for(lambda: server.received("slack/ok0000000") or run.done(), timeout_s=20)
-        await wait_for(lambda: server.received("dc/gone00000"), timeout_s=5)
+        await await_for(
+            lambda: server.received("slack/ok0000000") or run.done(), timeout=20, interval=0.01
+        )
+        await await_for(lambda: server.received("dc/gone00000"), timeout=5)
     finally:
         stop.set()
         await asyncio.wait_for(run, 15)

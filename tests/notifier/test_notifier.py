@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e.services import await_for
 from prometheus_client import CollectorRegistry
 from standardwebhooks.webhooks import Webhook
 
@@ -21,7 +22,7 @@ from vitals.notifier.digest import DigestPolicy
 from vitals.notifier.metrics import AlertMetrics
 from vitals.notifier.notifier import Notifier
 
-from .support import Reply, ScriptedServer, make_alert, wait_for
+from .support import Reply, ScriptedServer, make_alert
 
 FAST = RetryPolicy(base_s=0.01, cap_s=0.05, max_attempts=4, budget_s=30, timeout_s=2)
 
@@ -102,11 +103,13 @@ async def test_down_destination_does_not_delay_another(rig: Rig) -> None:
     notifier = await rig.notifier(policy=policy)
     alert = make_alert()
     await notifier.submit(alert)
-    await wait_for(lambda: rig.server.received("slack/up0000000"), timeout_s=2)
+    await await_for(lambda: rig.server.received("slack/up0000000"), timeout=2)
     # "up" was delivered while "down" still waited on its first attempt (0.5 s timeout).
     first = await rig.log.get(alert["alert_id"], "down")
     assert first is None or first.last_error is None
-    await wait_for(lambda: len(rig.server.received("slack/down00000")) >= 2, timeout_s=3)
+    await await_for(
+        lambda: len(rig.server.received("slack/down00000")) >= 2, timeout=3, interval=0.01
+    )
     down = await rig.log.get(alert["alert_id"], "down")
     assert (
         down is not None

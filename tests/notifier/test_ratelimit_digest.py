@@ -24,24 +24,23 @@ class FakeTime:
         self.now += seconds
 
 
-async def test_bucket_spaces_acquisitions_at_the_rate() -> None:
+async def acquired_at(rate: float, burst: int, times: int) -> list[float]:
+    """When each of ``times`` back-to-back acquisitions of a fresh bucket got its token."""
     t = FakeTime()
-    bucket = TokenBucket(2.0, burst=1, monotonic=t.monotonic, sleep=t.sleep)
+    bucket = TokenBucket(rate, burst=burst, monotonic=t.monotonic, sleep=t.sleep)
     stamps = []
-    for _ in range(4):
+    for _ in range(times):
         await bucket.acquire()
         stamps.append(t.now)
-    assert stamps == pytest.approx([0.0, 0.5, 1.0, 1.5])
+    return stamps
+
+
+async def test_bucket_spaces_acquisitions_at_the_rate() -> None:
+    assert await acquired_at(2.0, 1, 4) == pytest.approx([0.0, 0.5, 1.0, 1.5])
 
 
 async def test_bucket_allows_a_burst_then_the_rate() -> None:
-    t = FakeTime()
-    bucket = TokenBucket(1.0, burst=3, monotonic=t.monotonic, sleep=t.sleep)
-    stamps = []
-    for _ in range(5):
-        await bucket.acquire()
-        stamps.append(t.now)
-    assert stamps == pytest.approx([0, 0, 0, 1, 2])
+    assert await acquired_at(1.0, 3, 5) == pytest.approx([0, 0, 0, 1, 2])
 
 
 async def test_idle_time_refills_but_never_beyond_burst() -> None:

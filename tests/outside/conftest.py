@@ -1,5 +1,5 @@
 """The API as a client sees it: `vitals api` served by uvicorn on a free port, over the real Redis
-with a book of customers projected by the project's own ``ScoreProjection`` from offline-engine
+with a book of customers projected by the project's own ``ScoreProjection`` from offline-scorer
 snapshots (a day-by-day history each), as the scorer would have published them."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 import orjson
 import pytest
-from e2e.services import free_port, running
+from e2e.services import running, with_api_port
 from redis.asyncio import Redis
 
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import parse_event
 from vitals.platform.settings import Settings
 from vitals.projector.writer import ScoreProjection
+from vitals.scorer.offline import OfflineScorer
 from vitals.tools.sim.generator import simulate
 from vitals.tools.stackctl import run_blocking
 
@@ -37,7 +37,7 @@ class ServedApi:
 
 def daily_snapshots(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bytes]]:
     """Snapshots of every customer at the end of each simulated day, oldest first."""
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     out: list[tuple[dict[str, Any], bytes]] = []
     day_end: float | None = None
     for raw in events:
@@ -53,7 +53,7 @@ def daily_snapshots(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], 
     return out
 
 
-def _all(engine: ScoringEngine, now: float) -> list[dict[str, Any]]:
+def _all(engine: OfflineScorer, now: float) -> list[dict[str, Any]]:
     return [engine.snapshot(cid, now=now) for cid in sorted(engine.states)]
 
 
@@ -67,14 +67,10 @@ async def _project(settings: Settings, items: list[tuple[dict[str, Any], bytes]]
 
 @pytest.fixture
 def served_api(settings: Settings, tmp_path: Path) -> Iterator[ServedApi]:
-    port = free_port()
-    settings = settings.model_copy(
-        update={"api_port": port, "public_url": f"http://127.0.0.1:{port}"}
-    )
+    settings, url = with_api_port(settings)
     sim = simulate(CUSTOMERS, datetime(2026, 1, 1, tzinfo=UTC), DAYS, seed=23, kind="mixed")
     items = daily_snapshots(list(sim.events))
     run_blocking(lambda: _project(settings, items))
     latest = {snapshot["customer_id"]: snapshot for snapshot, _ in items}
-    url = f"http://127.0.0.1:{port}"
     with running("api", ["api"], settings, tmp_path, f"{url}/healthz"):
         yield ServedApi(url, settings, latest)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
+from e2e.services import await_for
 from redis.asyncio import Redis
 
 from vitals.platform.settings import Settings
@@ -13,14 +14,6 @@ from .support import make_snapshot
 from .test_cli import produce_scores
 
 WAIT_S = 60.0
-
-
-async def wait_until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + WAIT_S
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_projector_projects_scores_commits_and_exports_its_lag(
@@ -34,7 +27,7 @@ async def test_projector_projects_scores_commits_and_exports_its_lag(
     async def all_projected() -> bool:
         return (await reader.counts())["customers"] == 50
 
-    await wait_until(all_projected, "50 customers projected")
+    await await_for(all_projected, timeout=WAIT_S, what="50 customers projected")
     top = orjson.loads((await reader.at_risk(limit=1)).items[0])
     assert top["customer_id"] == "c49"
 
@@ -42,7 +35,7 @@ async def test_projector_projects_scores_commits_and_exports_its_lag(
         lags = projector.LAG_RECORDS.collect()[0].samples
         return bool(lags) and all(s.value == 0 for s in lags)
 
-    await wait_until(caught_up, "lag 0 on every partition")
+    await await_for(caught_up, timeout=WAIT_S, what="lag 0 on every partition")
     stop.set()
     first_run = await asyncio.wait_for(task, WAIT_S)
     assert first_run == 50
@@ -56,6 +49,6 @@ async def test_projector_projects_scores_commits_and_exports_its_lag(
         snap = await reader.snapshot("c0")
         return snap is not None and orjson.loads(snap)["risk"]["value"] == 99.0
 
-    await wait_until(rescored, "c0 re-scored")
+    await await_for(rescored, timeout=WAIT_S, what="c0 re-scored")
     stop.set()
     assert await asyncio.wait_for(task, WAIT_S) == 1

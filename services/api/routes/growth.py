@@ -9,9 +9,10 @@ Filters: ``period`` (month, quarter, week, days:N), ``cohort`` (acquisition mont
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from vitals.api.deps import ReadAccess, RedisDep
 from vitals.growth.config import DEFAULT_GROWTH
@@ -31,6 +32,19 @@ CohortQuery = Annotated[
 DayQuery = Annotated[str | None, Query(description="YYYY-MM-DD, inclusive")]
 
 
+@dataclass(frozen=True)
+class Window:
+    """The filters every growth report takes (query parameters, see the module docstring)."""
+
+    period: PeriodQuery = "month"
+    cohort: CohortQuery = None
+    since: DayQuery = None
+    until: DayQuery = None
+
+
+WindowDep = Annotated[Window, Depends()]
+
+
 def _day(name: str, text: str | None) -> int | None:
     if text is None:
         return None
@@ -42,9 +56,8 @@ def _day(name: str, text: str | None) -> int | None:
         ) from None
 
 
-async def _view(
-    redis: Any, period: str, cohort: str | None, since: str | None, until: str | None
-) -> tuple[View, GrowthProjection]:
+async def _view(redis: Any, window: Window) -> tuple[View, GrowthProjection]:
+    period, cohort = window.period, window.cohort
     try:
         kind = Period.parse(period)
     except ValueError as err:
@@ -53,16 +66,14 @@ async def _view(
         raise Problem(400, "Invalid cohort", f"cohort must be a month YYYY-MM, got {cohort!r}")
     projection = GrowthProjection(redis)
     aggregates = await projection.aggregates()
-    return View(aggregates, kind, cohort, _day("since", since), _day("until", until)), projection
+    since, until = _day("since", window.since), _day("until", window.until)
+    return View(aggregates, kind, cohort, since, until), projection
 
 
 @router.get("/v1/funnel")
 async def get_funnel(
     redis: RedisDep,
-    period: PeriodQuery = "month",
-    cohort: CohortQuery = None,
-    since: DayQuery = None,
-    until: DayQuery = None,
+    window: WindowDep,
     budget: Annotated[
         float | None, Query(ge=0, description="spend per period, for cost per SQL")
     ] = None,
@@ -70,25 +81,22 @@ async def get_funnel(
     """Stage entries per period, conversion rates (lead→MQL, MQL→SQL, MQL→opportunity,
     MQL→customer, each over the cohort that entered the first stage in the period), lead
     velocity rate, fast vs old lead conversions, cost per SQL, time in stage, current stages."""
-    view, _ = await _view(redis, period, cohort, since, until)
-    return {"period": period, "cohort": cohort, **funnel(view, budget)}
+    view, _ = await _view(redis, window)
+    return {"period": window.period, "cohort": window.cohort, **funnel(view, budget)}
 
 
 @router.get("/v1/groups")
 async def get_groups(
     redis: RedisDep,
-    period: PeriodQuery = "month",
-    cohort: CohortQuery = None,
-    since: DayQuery = None,
-    until: DayQuery = None,
+    window: WindowDep,
 ) -> dict[str, Any]:
     """Customer groups A–E: sizes at the end of each period, flows between groups in it
     (``"AB"``: from A to B; ``"-A"``: first seen), current sizes, and the thresholds used."""
-    view, _ = await _view(redis, period, cohort, since, until)
+    view, _ = await _view(redis, window)
     config = DEFAULT_GROWTH
     return {
-        "period": period,
-        "cohort": cohort,
+        "period": window.period,
+        "cohort": window.cohort,
         "thresholds": {
             "unit_price": config.price_threshold,
             "orders_in_window": config.frequency_threshold,
@@ -101,19 +109,16 @@ async def get_groups(
 @router.get("/v1/growth")
 async def get_growth(
     redis: RedisDep,
-    period: PeriodQuery = "month",
-    cohort: CohortQuery = None,
-    since: DayQuery = None,
-    until: DayQuery = None,
+    window: WindowDep,
 ) -> dict[str, Any]:
     """AARRR per period, activation rate (by acquisition period), K-factor and viral cycle time
     (referral facts are not split by cohort: the cohort filter does not apply to them)."""
-    view, projection = await _view(redis, period, cohort, since, until)
+    view, projection = await _view(redis, window)
     referrers = {slot for (_, slot) in view.cells("kref", by_slot=True)}
     arrivals = await projection.arrivals(referrers)
     return {
-        "period": period,
-        "cohort": cohort,
+        "period": window.period,
+        "cohort": window.cohort,
         "activation_event": DEFAULT_GROWTH.activation_event,
         **growth(view, arrivals),
     }

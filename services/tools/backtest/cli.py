@@ -15,6 +15,7 @@ from vitals.tools.backtest.runner import (
     write_scores,
 )
 from vitals.tools.moments import parse_moment
+from vitals.tools.options import horizon_days_option, path_option
 
 
 @click.command("backtest")
@@ -25,25 +26,13 @@ from vitals.tools.moments import parse_moment
     required=True,
     help="Score as of this moment (ISO); later events are ignored.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Scores CSV to write.",
-)
-@click.option(
+@path_option("--out", "Scores CSV to write.", required=True)
+@path_option(
     "--labels",
-    "labels_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Outcomes CSV (from `vitals simulate --labels`): prints AUC, lift and calibration.",
+    "Outcomes CSV (from `vitals simulate --labels`): prints AUC, lift and calibration.",
+    exists=True,
 )
-@click.option(
-    "--horizon-days",
-    type=click.FloatRange(min=0),
-    default=90.0,
-    show_default=True,
-    help="The horizon the labels were made for (shown in the report).",
-)
+@horizon_days_option("The horizon the labels were made for (shown in the report).")
 @click.option(
     "--no-refit",
     is_flag=True,

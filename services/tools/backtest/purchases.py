@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from vitals.core.config import DEFAULT_CONFIG, ScoringConfig
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import Event, parse_event
 from vitals.core.models import bgnbd, mbgnbd
 from vitals.core.params import DEFAULT_PARAMS
 from vitals.core.temperature import purchase_stats
+from vitals.scorer.offline import OfflineScorer
 
 from .metrics import auc
 
@@ -106,7 +106,7 @@ def run(
     config = replace(config, temperature=replace(config.temperature, horizon_days=horizon))
     cut = as_of.timestamp()
     end = cut + horizon * SECONDS_PER_DAY
-    engine = ScoringEngine(config, DEFAULT_PARAMS)
+    engine = OfflineScorer(config, DEFAULT_PARAMS)
     for event in to_events([r for r in rows if r.day.timestamp() < cut]):
         engine.apply(event)
     params = engine.refit(cut)

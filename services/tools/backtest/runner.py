@@ -1,7 +1,7 @@
 """Offline backtest: replay a JSONL event file through the scoring core and score everyone as of T.
 
-The replay uses the same ``ScoringEngine`` (pure core, in memory, stream clock) the live scorer
-folds events with, in file order, so duplicates and late events are handled exactly as live.
+The replay folds events in file order through ``OfflineScorer``: the scorer's own record processor
+over an in-memory store (stream clock), so duplicates and late events are handled exactly as live.
 Baselines are accumulated in the same pass. With labels, ``evaluation.evaluate`` compares them.
 """
 
@@ -23,7 +23,7 @@ from vitals.tools.eventfile import read_event_file
 
 if TYPE_CHECKING:
     from vitals.core.config import ScoringConfig
-    from vitals.core.engine import ScoringEngine
+    from vitals.scorer.offline import OfflineScorer
     from vitals.tools.backtest.calibration import Calibration, OutcomeCollector
 
 # Invalid lines are counted all, but only this many are kept with their reasons for the report.
@@ -50,7 +50,7 @@ LEADING_COLUMNS = (
 
 
 class Engine(Protocol):
-    """What the backtest needs of the scoring core (vitals.core.engine.ScoringEngine)."""
+    """What the backtest needs of the scorer (vitals.scorer.offline.OfflineScorer)."""
 
     def apply(self, event: Event) -> Any: ...
     def refit(self) -> Any: ...
@@ -59,10 +59,10 @@ class Engine(Protocol):
 
 
 def default_engine() -> Engine:
-    # Imported here so metrics, baselines and CSV code work (and are testable) without the core.
-    from vitals.core.engine import ScoringEngine
+    # Imported here so metrics, baselines and CSV code work (and are testable) without the scorer.
+    from vitals.scorer.offline import OfflineScorer
 
-    engine: Engine = ScoringEngine()
+    engine: Engine = OfflineScorer()
     return engine
 
 
@@ -125,7 +125,7 @@ def _replay(
             statuses["after_as_of"] += 1
             continue
         baselines.add(event.customer_id, event.type, event.ts)
-        statuses[str(engine.apply(event).status)] += 1
+        statuses[str(engine.apply(event).status or "growth")] += 1
     return baselines.result(), statuses, invalid
 
 
@@ -146,12 +146,12 @@ class _TrainingCut:
     """Watches the replay: copies every customer's state when the stream passes T0 (late arrivals
     from before T0 are still folded into the copy) and collects the outcomes in (T0, as_of]."""
 
-    def __init__(self, engine: ScoringEngine, t0: float, as_of_ts: float) -> None:
+    def __init__(self, engine: OfflineScorer, t0: float, as_of_ts: float) -> None:
         from vitals.tools.backtest.calibration import OutcomeCollector
 
         self.engine, self.t0, self.as_of_ts = engine, t0, as_of_ts
         self.outcomes: OutcomeCollector = OutcomeCollector(t0, as_of_ts)
-        self.frozen: ScoringEngine | None = None
+        self.frozen: OfflineScorer | None = None
 
     def observe(self, event: Event) -> None:
         self.outcomes.add(event.customer_id, event.type, event.name, event.ts)
@@ -163,15 +163,15 @@ class _TrainingCut:
         elif self.frozen is not None:
             self.frozen.apply(event)
 
-    def finish(self) -> ScoringEngine:
+    def finish(self) -> OfflineScorer:
         """The engine as of T0 (a copy of now if the stream never passed T0)."""
         return self.frozen if self.frozen is not None else self._copy()
 
-    def _copy(self) -> ScoringEngine:
-        from vitals.core.engine import ScoringEngine
+    def _copy(self) -> OfflineScorer:
         from vitals.core.state import CustomerState
+        from vitals.scorer.offline import OfflineScorer
 
-        copy = ScoringEngine(self.engine.config, self.engine.params, self.engine.clock)
+        copy = OfflineScorer(self.engine.config, self.engine.params, self.engine.clock)
         copy.states = {
             cid: CustomerState.from_bytes(state.to_bytes())
             for cid, state in self.engine.states.items()
@@ -196,16 +196,16 @@ def run_calibrated_backtest(
     any ``extra_configs``. Nothing after as_of is used: the fit and the scores are leakage-free,
     the labels that judge them (outcomes after as_of) come from elsewhere."""
     from vitals.core.config import DEFAULT_CONFIG
-    from vitals.core.engine import ScoringEngine
     from vitals.core.params import DEFAULT_PARAMS
     from vitals.core.params import refit as refit_params
     from vitals.core.snapshot import evaluate
+    from vitals.scorer.offline import OfflineScorer
     from vitals.tools.backtest.calibration import MIN_EVENTS, calibrate
 
     if horizon_days <= 0:
         raise ValueError("--calibrate needs a positive --horizon-days (the training window)")
     config = config or DEFAULT_CONFIG
-    engine = ScoringEngine(config)
+    engine = OfflineScorer(config)
     t0 = as_of_ts - horizon_days * SECONDS_PER_DAY
     cut = _TrainingCut(engine, t0, as_of_ts)
     baselines, statuses, invalid = _replay(path, as_of_ts, engine, progress, cut.observe)

@@ -16,6 +16,7 @@ import orjson
 from tqdm import tqdm
 
 from vitals.tools.moments import parse_moment
+from vitals.tools.options import horizon_days_option, path_option
 from vitals.tools.sim.generator import Kind, Simulation
 from vitals.tools.sim.generator import simulate as run_simulation
 
@@ -74,19 +75,9 @@ def write_labels(path: Path, sim: Simulation, as_of: datetime, horizon_days: flo
     help="Window start (ISO). Default: as_of + horizon - days, or 2026-01-01.",
 )
 @click.option("--as-of", "as_of_text", help="Cut-off (ISO). Default: window end - horizon.")
-@click.option("--horizon-days", type=click.FloatRange(min=0), default=90.0, show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Events JSONL file.",
-)
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Labels CSV file.",
-)
+@horizon_days_option()
+@path_option("--out", "Events JSONL file.", required=True)
+@path_option("--labels", "Labels CSV file.")
 @click.option(
     "--all-events", is_flag=True, help="Write the whole window, not only events up to as_of."
 )

@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
 from vitals.platform.partitioning import kafka_partition
+from vitals.platform.producers import events_producer
 from vitals.platform.settings import Settings
 from vitals.tools.eventfile import read_event_file
 
@@ -126,13 +127,11 @@ async def replay_file(
     topic = topic or settings.topic_events
     report = ReplayReport()
     started = time.monotonic()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id="vitals-replay",
-        acks="all",
-        enable_idempotence=True,
+    producer = events_producer(
+        settings.kafka_bootstrap,
+        "vitals-replay",
         linger_ms=PRODUCER_LINGER_MS,
-        max_batch_size=PRODUCER_BATCH_BYTES,
+        max_batch_bytes=PRODUCER_BATCH_BYTES,
         request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
     )
     in_flight: list[asyncio.Future[object]] = []

@@ -3,9 +3,25 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from vitals.cli import main
+
+
+def vitals(*words: str) -> Result:
+    """Run ``vitals`` with the words of ``words`` (paths without spaces: tmp_path's are)."""
+    return CliRunner().invoke(main, " ".join(words).split())
+
+
+def simulate(folder: Path, *options: str) -> None:
+    """``vitals simulate``: 120 mixed customers over 240 days into folder/events.jsonl and
+    folder/labels.csv, with ``options`` (seed, as-of, ...) added."""
+    made = vitals(
+        "simulate --customers 120 --days 240 --kind mixed --quiet",
+        f"--out {folder / 'events.jsonl'} --labels {folder / 'labels.csv'}",
+        *options,
+    )
+    assert made.exit_code == 0, made.output
 
 
 def test_backtest_scores_a_simulated_stream_with_the_real_core_and_compares_baselines(
@@ -16,48 +32,10 @@ def test_backtest_scores_a_simulated_stream_with_the_real_core_and_compares_base
         tmp_path / "labels.csv",
         tmp_path / "scores.csv",
     )
-    runner = CliRunner()
-    made = runner.invoke(
-        main,
-        [
-            "simulate",
-            "--customers",
-            "120",
-            "--days",
-            "240",
-            "--seed",
-            "6",
-            "--kind",
-            "mixed",
-            "--as-of",
-            "2026-06-01T00:00:00Z",
-            "--horizon-days",
-            "60",
-            "--out",
-            str(events),
-            "--labels",
-            str(labels),
-            "--quiet",
-            "--usage-scale",
-            "0.5",
-        ],
-    )
-    assert made.exit_code == 0, made.output
-    result = runner.invoke(
-        main,
-        [
-            "backtest",
-            str(events),
-            "--as-of",
-            "2026-06-01T00:00:00Z",
-            "--out",
-            str(scores),
-            "--labels",
-            str(labels),
-            "--horizon-days",
-            "60",
-            "--quiet",
-        ],
+    simulate(tmp_path, "--seed 6 --usage-scale 0.5 --as-of 2026-06-01T00:00:00Z --horizon-days 60")
+    result = vitals(
+        f"backtest {events} --as-of 2026-06-01T00:00:00Z --out {scores} --labels {labels}",
+        "--horizon-days 60 --quiet",
     )
     assert result.exit_code == 0, result.output
     with scores.open() as source:
@@ -85,41 +63,9 @@ def test_backtest_calibrate_prints_the_fit_and_the_before_after_table(tmp_path: 
         tmp_path / "labels.csv",
         tmp_path / "scores.csv",
     )
-    runner = CliRunner()
-    common = ["--as-of", "2026-06-01T00:00:00Z", "--horizon-days", "60", "--quiet"]
-    made = runner.invoke(
-        main,
-        [
-            "simulate",
-            "--customers",
-            "120",
-            "--days",
-            "240",
-            "--seed",
-            "6",
-            "--usage-scale",
-            "0.5",
-            "--out",
-            str(events),
-            "--labels",
-            str(labels),
-            *common,
-        ],
-    )
-    assert made.exit_code == 0, made.output
-    result = runner.invoke(
-        main,
-        [
-            "backtest",
-            str(events),
-            "--out",
-            str(scores),
-            "--labels",
-            str(labels),
-            "--calibrate",
-            *common,
-        ],
-    )
+    common = "--as-of 2026-06-01T00:00:00Z --horizon-days 60 --quiet"
+    simulate(tmp_path, "--seed 6 --usage-scale 0.5", common)
+    result = vitals(f"backtest {events} --out {scores} --labels {labels} --calibrate", common)
     assert result.exit_code == 0, result.output
     assert "features at T0 = as_of - 60 d" in result.output
     assert "temperature: n=" in result.output and "risk: n=" in result.output

@@ -33,7 +33,7 @@ class _Outcome:
 
 
 class StandInEngine:
-    """A tiny engine with the ScoringEngine interface: risk grows with days since the last event."""
+    """A tiny engine with the OfflineScorer interface: risk grows with days since the last event."""
 
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
@@ -226,11 +226,11 @@ def test_calibration_never_sees_outcomes_after_as_of(tmp_path: Path) -> None:
 
 
 def test_training_cut_copies_states_at_t0_and_still_takes_late_arrivals() -> None:
-    from vitals.core.engine import ScoringEngine
     from vitals.core.events import parse_event
+    from vitals.scorer.offline import OfflineScorer
     from vitals.tools.backtest.runner import _TrainingCut
 
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     t0 = AS_OF_TS - 30 * DAY
     cut = _TrainingCut(engine, t0, AS_OF_TS)
 

@@ -17,26 +17,8 @@ def test_simulate_writes_events_up_to_as_of_and_labels_after(tmp_path: Path) -> 
     events, labels = tmp_path / "events.jsonl", tmp_path / "labels.csv"
     result = CliRunner().invoke(
         main,
-        [
-            "simulate",
-            "--customers",
-            "60",
-            "--days",
-            "150",
-            "--seed",
-            "4",
-            "--kind",
-            "mixed",
-            "--as-of",
-            "2026-04-01T00:00:00Z",
-            "--horizon-days",
-            "60",
-            "--out",
-            str(events),
-            "--labels",
-            str(labels),
-            "--quiet",
-        ],
+        "simulate --customers 60 --days 150 --seed 4 --kind mixed --as-of 2026-04-01T00:00:00Z "
+        f"--horizon-days 60 --out {events} --labels {labels} --quiet".split(),
     )
     assert result.exit_code == 0, result.output
     written = [orjson.loads(line) for line in events.read_bytes().splitlines()]

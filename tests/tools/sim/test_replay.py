@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -131,12 +132,11 @@ async def test_rate_limits_the_send_speed(settings: Settings, tmp_path: Path) ->
     assert time.monotonic() - begin >= (events_sent - 1) / 200
 
 
-async def test_a_missing_topic_fails_fast_and_says_so(settings: Settings, tmp_path: Path) -> None:
+async def test_a_missing_topic_is_refused_by_name(settings: Settings, tmp_path: Path) -> None:
     path, _, _ = _events_file(tmp_path, customers=2, days=2)
-    begin = time.monotonic()
-    with pytest.raises(TopicMissing, match="does not exist"):
-        await replay_file(path, settings, topic=f"{settings.topic_events}-missing", progress=False)
-    assert time.monotonic() - begin < 10
+    missing = f"{settings.topic_events}-missing"
+    with pytest.raises(TopicMissing, match=f"{re.escape(missing)}.*does not exist"):
+        await replay_file(path, settings, topic=missing, progress=False)
 
 
 def test_replay_command_help_names_its_options() -> None:

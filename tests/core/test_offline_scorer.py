@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import Event, parse_event
+from vitals.scorer.offline import OfflineScorer
 
 from .conftest import EventFactory, at
 
@@ -59,8 +59,8 @@ def stream(seed, customers=25, events=600):
 
 SNAPSHOT_DIGEST = """
 import hashlib, orjson
-from vitals.core.engine import ScoringEngine
-engine = ScoringEngine()
+from vitals.scorer.offline import OfflineScorer
+engine = OfflineScorer()
 engine.apply_all(stream(7))
 blob = b"".join(orjson.dumps(engine.snapshot(c)) for c in sorted(engine.customer_ids()))
 print(hashlib.sha256(blob).hexdigest())
@@ -74,14 +74,14 @@ def _stream(seed: int) -> list[Event]:
     return events
 
 
-def _digest(engine: ScoringEngine) -> str:
+def _digest(engine: OfflineScorer) -> str:
     blob = b"".join(orjson.dumps(engine.snapshot(c)) for c in sorted(engine.customer_ids()))
     return hashlib.sha256(blob).hexdigest()
 
 
 def test_two_fresh_engines_give_identical_snapshots_and_json_bytes() -> None:
     events = _stream(7)
-    first, second = ScoringEngine(), ScoringEngine()
+    first, second = OfflineScorer(), OfflineScorer()
     first.apply_all(events)
     second.apply_all(list(events))
     assert first.watermark == second.watermark
@@ -108,7 +108,7 @@ def test_snapshots_do_not_depend_on_the_process_hash_seed() -> None:
             check=True,
         )
         digests.add(result.stdout.strip())
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply_all(_stream(7))
     assert digests == {_digest(engine)}
 
@@ -119,7 +119,7 @@ def test_scores_are_deterministic_for_any_stream_and_clock(
     seed: int, now_offset_days: float
 ) -> None:
     events = _stream(seed)
-    first, second = ScoringEngine(), ScoringEngine()
+    first, second = OfflineScorer(), OfflineScorer()
     first.apply_all(events)
     second.apply_all(events)
     now = first.watermark + now_offset_days * 86_400
@@ -131,7 +131,7 @@ def test_scores_are_deterministic_for_any_stream_and_clock(
 
 def test_replaying_the_stream_with_positions_changes_nothing() -> None:
     events = _stream(3)
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     for offset, event in enumerate(events):
         assert engine.apply(event, (0, offset, 0)).status in {"applied", "late"}
     before = _digest(engine)
@@ -143,7 +143,7 @@ def test_replaying_the_stream_with_positions_changes_nothing() -> None:
 
 def test_redelivered_events_change_only_the_duplicate_count() -> None:
     events = _stream(5)
-    clean, noisy = ScoringEngine(), ScoringEngine()
+    clean, noisy = OfflineScorer(), OfflineScorer()
     clean.apply_all(events)
     rng = random.Random(0)
     for event in events:
@@ -157,7 +157,7 @@ def test_redelivered_events_change_only_the_duplicate_count() -> None:
 
 
 def test_watermark_advances_only_with_applied_events(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply(make.usage(10))
     assert engine.watermark == at(10)
     engine.apply(make.usage(5))  # late: more than a day behind this customer's latest event
@@ -166,7 +166,7 @@ def test_watermark_advances_only_with_applied_events(make: EventFactory) -> None
 
 
 def test_apply_reports_the_status_and_customer(make: EventFactory) -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     event = make.usage(1)
     assert (engine.apply(event).status, engine.apply(event).status) == ("applied", "duplicate")
     assert engine.apply(event).customer_id == "acme"
@@ -174,11 +174,11 @@ def test_apply_reports_the_status_and_customer(make: EventFactory) -> None:
 
 def test_unknown_customer_snapshot_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        ScoringEngine().snapshot("nobody")
+        OfflineScorer().snapshot("nobody")
 
 
 def test_refit_records_its_version_in_every_snapshot() -> None:
-    engine = ScoringEngine()
+    engine = OfflineScorer()
     engine.apply_all(_stream(11))
     params = engine.refit()
     snap = engine.snapshot(next(iter(engine.customer_ids())))
@@ -186,6 +186,6 @@ def test_refit_records_its_version_in_every_snapshot() -> None:
 
 
 def test_wall_clock_mode_is_recorded(make: EventFactory) -> None:
-    engine = ScoringEngine(clock="wall")
+    engine = OfflineScorer(clock="wall")
     engine.apply(parse_event(make.raw("usage", 1, name="x")))
     assert engine.snapshot("acme", now=at(2))["clock"] == "wall"
