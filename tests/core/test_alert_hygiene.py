@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from vitals.core.alert_rules import evaluate_rules
 from vitals.core.config import DEFAULT_CONFIG
-from vitals.core.engine import ScoringEngine
 from vitals.core.events import Event
 from vitals.core.published import Alert
+from vitals.scorer.offline import OfflineScorer
 
 from .conftest import EventFactory, at
 
@@ -20,7 +20,7 @@ NOON = 0.5
 def alerts_on(events: list[Event], days: list[int]) -> dict[int, list[Alert]]:
     """Replay ``events`` and run the rules at noon of each of ``days`` (as the scorer's timers
     re-score a customer between its events): the alerts raised on each day."""
-    engine = ScoringEngine(CFG)
+    engine = OfflineScorer(CFG)
     pending = sorted(events, key=lambda e: e.ts)
     out: dict[int, list[Alert]] = {}
     for day in days:
@@ -54,7 +54,7 @@ def test_a_new_customers_scores_settling_raise_no_band_alert(make: EventFactory)
     assert band_alerts(raised) == []
     # Not because nothing moved: the one purchase's temperature and risk crossed bands while
     # the model learned (from the population's prior towards this customer), all in onboarding.
-    engine = ScoringEngine(CFG)
+    engine = OfflineScorer(CFG)
     engine.apply(events[0])
     start, settled = (engine.snapshot("acme", now=at(day)) for day in (0, ONBOARDING))
     assert start["temperature"]["value"] >= 30.0 > settled["temperature"]["value"]  # cool → cold
