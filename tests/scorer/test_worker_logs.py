@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.services import running, wait_for
+from e2e.services import await_for, running
 
 from vitals.platform.settings import Settings
 
@@ -23,7 +23,7 @@ def _entries(log: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("command", ["scorer", "growth"])
-def test_every_line_a_worker_logs_is_a_json_object(
+async def test_every_line_a_worker_logs_is_a_json_object(
     settings: Settings, tmp_path: Path, command: str
 ) -> None:
     log = tmp_path / f"{command}.log"
@@ -35,7 +35,7 @@ def test_every_line_a_worker_logs_is_a_json_object(
         )
 
     with running(command, [command, "--loglevel", "info"], settings, tmp_path):
-        wait_for(ready, timeout=START_TIMEOUT_S, what=f"{command} worker ready")
+        await await_for(ready, timeout=START_TIMEOUT_S, what=f"{command} worker ready")
     entries = _entries(log)  # up to the last line of its shutdown
     assert all(
         isinstance(e, dict) and {"time", "level", "logger", "message"} <= e.keys() for e in entries
