@@ -14,6 +14,7 @@ from typing import Any, Literal
 from vitals.core.events import Event
 
 from .config import GrowthConfig
+from .facts import refresh_facts_due
 from .funnel import update_crossing
 from .state import STAGES, GrowthState
 
@@ -64,7 +65,7 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
     elif kind == "purchase":
         if name == REFUND_NAME:
             return _finish(
-                state, changed, touched
+                state, changed, touched, config
             )  # money back: not an order (groups count orders)
         changed |= _evidence(state, "customer", ts)
         changed |= _purchase(state, event, config)
@@ -89,12 +90,18 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
         if current is None or _key(pick) < _key(current):
             state.experiments[str(props["experiment"])] = pick
             changed = True
-    return _finish(state, changed, touched)
+    return _finish(state, changed, touched, config)
 
 
-def _finish(state: GrowthState, changed: bool, touched: bool) -> FoldStatus:
+def _finish(state: GrowthState, changed: bool, touched: bool, config: GrowthConfig) -> FoldStatus:
     if changed:
         state.version += 1
+        # The cache is kept exact after every change, not only when a snapshot is built: whether
+        # the next event changes a fact (and bumps the version) must not depend on where a batch
+        # ended. Otherwise a worker restarted on an older table re-folds the same records into
+        # other (lower) versions, and the projection keeps the dead worker's higher-numbered
+        # snapshot of older facts while ignoring the replacement's (totals wrong for good).
+        refresh_facts_due(state, config)
         return "changed"
     return "touched" if touched else "unchanged"
 

@@ -43,6 +43,7 @@ from .faust_compat import (
     produce_batched,
     raw_producer,
     restore_ahead_of_faust,
+    seek_uncommitted_to_the_beginning,
     set_producer_buffer,
 )
 from .processor import Output, RecordProcessor, SourceRecord
@@ -119,6 +120,7 @@ class ScorerApp:
             broker_session_timeout=SESSION_TIMEOUT_S,
         )
         set_producer_buffer(PRODUCER_BUFFER_MESSAGES)
+        seek_uncommitted_to_the_beginning()
         self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
         self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)

@@ -17,6 +17,8 @@ What this relies on, each pinned by tests/scorer/test_faust_compat.py:
 - ``faust.streams._current_event``: the event a per-key ``table[k] = v`` files its write under.
 - ``ProducerBuffer.max_messages``: a class attribute (not a setting) bounding Faust's send buffer.
 - ``app.assignor.assigned_actives()``: the topic partitions this worker is active for.
+- ``AIOKafkaConsumerThread.seek_to_committed``: how Faust puts every assigned partition back to
+  its committed offset after a rebalance or a recovery (``seek_uncommitted_to_the_beginning``).
 - ``Table.on_rebalance`` runs (and opens the active partitions' databases) before Faust's recovery
   reads each database's persisted offset: ``restore_ahead_of_faust`` fills the databases from the
   changelog with a plain aiokafka consumer in between, so Faust's recovery (10-20k records/s on
@@ -40,6 +42,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from faust.streams import _current_event
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
 logger = logging.getLogger("vitals.scorer")
@@ -61,6 +64,43 @@ OFFSET_KEY: bytes = b"__faust\0offset__"
 def set_producer_buffer(max_messages: int) -> None:
     """Faust's producer buffer holds ``max_messages`` (process-wide: a class attribute)."""
     ProducerBuffer.max_messages = max_messages
+
+
+def seek_uncommitted_to_the_beginning() -> None:
+    """Faust's "seek back to the committed offsets" also covers partitions with none yet.
+
+    Faust drops records it has fetched but not handed to an agent whenever its flow stops (a
+    rebalance, a recovery, a partition paused between a fetch and its delivery) and relies on
+    seeking every partition back to its committed offset before it resumes. aiokafka's
+    ``seek_to_committed`` seeks only where the committed offset is above 0: a partition nobody
+    has committed yet (a new consumer group, or a worker that died before its first commit) or
+    committed at 0 keeps the fetch position past the dropped records, which are then never
+    processed, and Faust's commits (it checks gaps only after a first commit) make that final.
+    Seen as customers one event short with two scorer workers joining (the second rebalance,
+    when Faust's leader topic appears, dropped records on partitions not yet committed) and as
+    growth totals missing a restarted worker's events. With ``consumer_auto_offset_reset``
+    "earliest" (both our apps) the position those partitions must restart from is the
+    beginning: seek there explicitly. Re-reading already processed records is harmless
+    (at-least-once: the scorer skips them by position, growth folds are idempotent).
+
+    Process-wide (a class attribute); idempotent."""
+    if getattr(AIOKafkaConsumerThread.seek_to_committed, "_vitals_seeks_uncommitted", False):
+        return
+    original = AIOKafkaConsumerThread.seek_to_committed
+
+    async def seek_to_committed(self: AIOKafkaConsumerThread) -> Any:
+        committed = await original(self)
+        if self.app.conf.consumer_auto_offset_reset != "earliest":
+            return committed
+        uncommitted = [tp for tp, offset in committed.items() if not offset or offset <= 0]
+        if uncommitted:
+            consumer = self._ensure_consumer()
+            await self.call_thread(consumer.seek_to_beginning, *uncommitted)
+        return committed
+
+    seek_to_committed._vitals_seeks_uncommitted = True  # type: ignore[attr-defined]
+    seek_to_committed._vitals_original = original  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
 
 
 def assigned_active_partitions(app: faust.App, topic: str) -> set[int]:

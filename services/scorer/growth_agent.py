@@ -52,7 +52,7 @@ from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.platform.settings import Settings
 
-from .faust_compat import filing_under
+from .faust_compat import filing_under, seek_uncommitted_to_the_beginning
 
 logger = logging.getLogger("vitals.growth")
 
@@ -264,6 +264,7 @@ class GrowthWorker:
             table_cleanup_interval=3600.0,
             broker_session_timeout=SESSION_TIMEOUT_S,
         )
+        seek_uncommitted_to_the_beginning()
         self.redis: aioredis.Redis | None = None
         self.agent = GrowthAgent(
             self.app,

@@ -49,3 +49,31 @@ def assert_equal_to_offline(latest: dict[str, dict[str, Any]], engine: ScoringEn
     for cid, live in latest.items():
         offline = engine.snapshot(cid, now=live["as_of_ts"])
         assert live == offline, cid
+
+
+def scored_counts_differ(scores: TopicReader, engine: ScoringEngine) -> str:
+    """Each customer whose latest snapshot has not counted what the engine counted: tells a lost
+    (or doubly counted) event from a snapshot that is merely late."""
+    latest = {key.decode(): snapshot for key, snapshot in scores.latest.items() if key is not None}
+    out = []
+    for cid, state in sorted(engine.states.items()):
+        want = state.events + state.duplicates + state.late_events
+        got = counted(latest[cid]["stats"]) if cid in latest else None
+        if got != want:
+            out.append(f"{cid}: {got} (expected {want})")
+    return f"{len(out)} of {len(engine.states)} customers differ: {out[:30]}"
+
+
+async def await_all_scored(
+    scores: TopicReader, engine: ScoringEngine, timeout: float, what: str
+) -> dict[str, dict[str, Any]]:
+    """``latest_if_all_scored`` until it answers; on timeout, fail with the customers short."""
+    from .services import await_for
+
+    try:
+        latest: dict[str, dict[str, Any]] = await await_for(
+            lambda: latest_if_all_scored(scores, engine), timeout=timeout, interval=1.0, what=what
+        )
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}: {scored_counts_differ(scores, engine)}") from exc
+    return latest

@@ -21,7 +21,12 @@ from vitals.tools.sim.generator import simulate
 
 from .conftest import EventFactory
 from .kafka_io import TopicReader, event_records, produce_pipelined, read_all, topic_size
-from .offline import assert_equal_to_offline, latest_if_all_scored, offline_engine
+from .offline import (
+    assert_equal_to_offline,
+    await_all_scored,
+    latest_if_all_scored,
+    offline_engine,
+)
 from .services import await_for, kill9, running
 
 pytestmark = pytest.mark.integration
@@ -141,19 +146,13 @@ async def test_two_workers_one_killed_the_other_takes_over_exactly(
             await await_for(both_joined, timeout=SCORED_TIMEOUT_S, interval=0.5, what="two members")
             await produce_pipelined(settings, event_records(events[:half]))
             engine_half = offline_engine(events[:half])
-            await await_for(
-                lambda: latest_if_all_scored(scores, engine_half),
-                timeout=SCORED_TIMEOUT_S,
-                interval=1.0,
-                what="the first half scored by both workers",
+            await await_all_scored(
+                scores, engine_half, SCORED_TIMEOUT_S, "the first half scored by both workers"
             )
             kill9(a)
             await produce_pipelined(settings, event_records(events[half:]))
-            latest = await await_for(
-                lambda: latest_if_all_scored(scores, engine),
-                timeout=SCORED_TIMEOUT_S,
-                interval=1.0,
-                what="every customer scored by the survivor",
+            latest = await await_all_scored(
+                scores, engine, SCORED_TIMEOUT_S, "every customer scored by the survivor"
             )
             assert await _group_members(settings) == 1
     assert_equal_to_offline(latest, engine)

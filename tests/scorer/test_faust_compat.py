@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -20,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from e2e.services import await_for, running
 from faust.stores.rocksdb import Store
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
 from vitals.platform.partitioning import partition_for
@@ -50,6 +52,47 @@ def test_producer_buffer_size_is_a_class_attribute(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(ProducerBuffer, "max_messages", ProducerBuffer.max_messages)
     set_producer_buffer(12_345)
     assert ProducerBuffer().max_messages == 12_345
+
+
+@pytest.mark.integration
+async def test_seek_to_committed_puts_partitions_never_committed_back_to_the_beginning(
+    settings: Settings,
+) -> None:
+    """aiokafka's seek_to_committed leaves a partition without a committed offset (or at 0)
+    where the fetcher got to, so the records Faust fetched and then dropped (a rebalance, a
+    pause) were lost for good; with faust_compat's seek they are read again."""
+    faust_compat.seek_uncommitted_to_the_beginning()
+    patched = AIOKafkaConsumerThread.seek_to_committed
+    original = patched._vitals_original  # type: ignore[attr-defined]
+    await _produce(settings, settings.topic_events, {f"k{i}": f"v{i}" for i in range(40)})
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.scorer_app_id}-seek",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.topic_events, p) for p in range(settings.partitions)]
+        consumer.assign(tps)
+        await consumer.getmany(timeout_ms=5000)  # fetched (and, in Faust, dropped)
+        fetched = {tp: await consumer.position(tp) for tp in tps}
+        assert any(fetched.values())
+
+        async def call_thread(method: Any, *args: Any) -> Any:
+            return await method(*args)
+
+        thread = SimpleNamespace(
+            app=SimpleNamespace(conf=SimpleNamespace(consumer_auto_offset_reset="earliest")),
+            _ensure_consumer=lambda: consumer,
+            call_thread=call_thread,
+        )
+        assert set((await original(thread)).values()) <= {None, -1}
+        assert {tp: await consumer.position(tp) for tp in tps} == fetched  # the loss
+        await patched(thread)
+        assert {tp: await consumer.position(tp) for tp in tps} == dict.fromkeys(tps, 0)
+    finally:
+        await consumer.stop()
 
 
 async def _changelog(settings: Settings, topic: str) -> list[tuple[int, int, bytes, bytes]]:
