@@ -43,6 +43,7 @@ from .faust_compat import (
     produce_batched,
     raw_producer,
     restore_ahead_of_faust,
+    resume_streams_after_the_seek,
     seek_uncommitted_to_the_beginning,
     set_producer_buffer,
 )
@@ -121,6 +122,7 @@ class ScorerApp:
         )
         set_producer_buffer(PRODUCER_BUFFER_MESSAGES)
         seek_uncommitted_to_the_beginning()
+        resume_streams_after_the_seek()
         self.events_topic = self._raw_topic(settings.topic_events, settings.partitions)
         self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
         self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)

@@ -19,6 +19,9 @@ What this relies on, each pinned by tests/scorer/test_faust_compat.py:
 - ``app.assignor.assigned_actives()``: the topic partitions this worker is active for.
 - ``AIOKafkaConsumerThread.seek_to_committed``: how Faust puts every assigned partition back to
   its committed offset after a rebalance or a recovery (``seek_uncommitted_to_the_beginning``).
+- ``Recovery.on_recovery_completed``: replaced by ``resume_streams_after_the_seek`` (same steps,
+  reordered, see there); ``Recovery._wait``, ``_set_recovery_ended``, ``_is_changelog_tp``,
+  ``actives_for_table``, ``standbys_for_table``, ``completed`` as it uses them.
 - ``Table.on_rebalance`` runs (and opens the active partitions' databases) before Faust's recovery
   reads each database's persisted offset: ``restore_ahead_of_faust`` fills the databases from the
   changelog with a plain aiokafka consumer in between, so Faust's recovery (10-20k records/s on
@@ -42,6 +45,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from faust.streams import _current_event
+from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
@@ -101,6 +105,70 @@ def seek_uncommitted_to_the_beginning() -> None:
     seek_to_committed._vitals_seeks_uncommitted = True  # type: ignore[attr-defined]
     seek_to_committed._vitals_original = original  # type: ignore[attr-defined]
     AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+
+
+def resume_streams_after_the_seek() -> None:
+    """After a recovery, stream partitions resume only once they have been sought and the
+    agents' queues cleared, not before.
+
+    faust-streaming 0.15.3's ``Recovery.on_recovery_completed`` resumes the stream partitions,
+    then awaits the seek to the committed offsets, then resumes the app's flow control, which
+    CLEARS every agent's queue. The flow itself is already on (the changelog recovery turned it
+    on), so records fetched while the seek is awaited are queued, counted as read, then thrown
+    away by the clear; the fetch position is past them and nothing seeks back: they are never
+    processed, and Faust commits over them (it takes a jump in fetched offsets for a compacted
+    gap). Seen on a restarted growth worker: in every partition the few records fetched during
+    its first second went missing, and so did their facts. Here the same steps run with the
+    stream partitions kept paused until the seek is done and the queues are cleared.
+
+    Process-wide (a class attribute); idempotent."""
+    if getattr(Recovery.on_recovery_completed, "_vitals_reordered", False):
+        return
+    original = Recovery.on_recovery_completed
+
+    async def on_recovery_completed(self: Any, generation_id: int = 0) -> None:
+        app = self.app
+        consumer = app.consumer
+        self.log.info("Restore complete!")
+        await app.on_rebalance_complete.send()
+        self._set_recovery_ended()
+        callbacks = [
+            asyncio.ensure_future(
+                table.on_recovery_completed(
+                    self.actives_for_table[table], self.standbys_for_table[table]
+                )
+            )
+            for table in self.tables.values()
+        ]
+        if callbacks:
+            await asyncio.wait(callbacks)
+        assignment = consumer.assignment()
+        if app.consumer_generation_id != generation_id:
+            self.log.warning(
+                "Recovery rebalancing again app id %s param %s",
+                app.consumer_generation_id,
+                generation_id,
+            )
+            return
+        streams = {tp for tp in assignment if not self._is_changelog_tp(tp)}
+        consumer.pause_partitions(streams)  # nothing of theirs may reach a queue before the clear
+        if assignment:
+            self.log.info("Seek stream partitions to committed offsets.")
+            await self._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
+        self.completed.set()
+        app.flow_control.resume()  # clears every agent's queue
+        consumer.resume_partitions(streams)
+        consumer.resume_flow()
+        await app._fetcher.maybe_start()
+        self.tables.on_actives_ready()
+        if not app.assignor.assigned_standbys():
+            self.tables.on_standbys_ready()
+        app.on_rebalance_end()
+        self.log.info("Worker ready")
+
+    on_recovery_completed._vitals_reordered = True  # type: ignore[attr-defined]
+    on_recovery_completed._vitals_original = original  # type: ignore[attr-defined]
+    Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
 
 
 def assigned_active_partitions(app: faust.App, topic: str) -> set[int]:

@@ -52,7 +52,11 @@ from vitals.growth.processor import GrowthProcessor
 from vitals.growth.projection import GrowthProjection, Snapshot
 from vitals.platform.settings import Settings
 
-from .faust_compat import filing_under, seek_uncommitted_to_the_beginning
+from .faust_compat import (
+    filing_under,
+    resume_streams_after_the_seek,
+    seek_uncommitted_to_the_beginning,
+)
 
 logger = logging.getLogger("vitals.growth")
 
@@ -265,6 +269,7 @@ class GrowthWorker:
             broker_session_timeout=SESSION_TIMEOUT_S,
         )
         seek_uncommitted_to_the_beginning()
+        resume_streams_after_the_seek()
         self.redis: aioredis.Redis | None = None
         self.agent = GrowthAgent(
             self.app,

@@ -9,6 +9,7 @@ alone, and across a rebalance from one worker to two.
 from __future__ import annotations
 
 import importlib
+import inspect
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from e2e.services import await_for, running
 from faust.stores.rocksdb import Store
+from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
@@ -52,6 +54,21 @@ def test_producer_buffer_size_is_a_class_attribute(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(ProducerBuffer, "max_messages", ProducerBuffer.max_messages)
     set_producer_buffer(12_345)
     assert ProducerBuffer().max_messages == 12_345
+
+
+def test_recovery_completion_is_replaced_because_it_resumes_streams_before_its_seek() -> None:
+    """The pinned Faust resumes the stream partitions, then seeks, then resumes flow control
+    (which clears the agents' queues): what is fetched in between is lost. The replacement,
+    installed by both workers, pauses them until the seek and the clear are done."""
+    faust_compat.resume_streams_after_the_seek()
+    replaced = Recovery.on_recovery_completed
+    original = inspect.getsource(replaced._vitals_original)  # type: ignore[attr-defined]
+    steps = ["consumer.resume_partitions(", "consumer.perform_seek()", "flow_control.resume()"]
+    assert sorted(steps, key=original.index) == steps
+    ours = inspect.getsource(replaced)
+    reordered = ["consumer.pause_partitions(", "consumer.perform_seek()", "flow_control.resume()"]
+    assert sorted(reordered, key=ours.index) == reordered
+    assert ours.index("flow_control.resume()") < ours.index("consumer.resume_partitions(")
 
 
 @pytest.mark.integration
