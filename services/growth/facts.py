@@ -119,6 +119,12 @@ def facts(state: GrowthState, config: GrowthConfig) -> dict[str, int]:
     return out
 
 
+def refresh_facts_due(state: GrowthState, config: GrowthConfig) -> None:
+    """Recompute the state's ``facts_due`` cache (``facts()`` does it too, with the facts)."""
+    purchases = [(ts, amount) for ts, amount in state.purchases.values()]
+    state.facts_due = _facts_due(state, purchases, config)
+
+
 def _facts_due(
     state: GrowthState, purchases: list[tuple[float, float]], config: GrowthConfig
 ) -> float:

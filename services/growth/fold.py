@@ -9,11 +9,13 @@ lead's MQL entry is not kept: it cannot move the entry (the score crossing is th
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Literal
 
 from vitals.core.events import Event
 
 from .config import GrowthConfig
+from .facts import refresh_facts_due
 from .funnel import update_crossing
 from .state import STAGES, GrowthState
 
@@ -40,7 +42,7 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
         state.first_ts, changed = ts, True
     if state.last_ts is None or ts > state.last_ts:
         state.last_ts, touched = ts, True
-        changed |= ts >= state.facts_due
+        changed |= ts >= _facts_due(state, config)
     kind, name, props = event.type, event.name, event.properties or {}
     if kind == "lead":
         tags = props.get("tags") or []
@@ -60,11 +62,11 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
             changed |= _set_min(state, "activation_ts", ts)
         if state.last_usage_ts is None or ts > state.last_usage_ts:
             state.last_usage_ts, touched = ts, True
-            changed |= ts >= state.facts_due
+            changed |= ts >= _facts_due(state, config)
     elif kind == "purchase":
         if name == REFUND_NAME:
             return _finish(
-                state, changed, touched
+                state, changed, touched, config
             )  # money back: not an order (groups count orders)
         changed |= _evidence(state, "customer", ts)
         changed |= _purchase(state, event, config)
@@ -89,14 +91,30 @@ def apply_growth_event(state: GrowthState, event: Event, config: GrowthConfig) -
         if current is None or _key(pick) < _key(current):
             state.experiments[str(props["experiment"])] = pick
             changed = True
-    return _finish(state, changed, touched)
+    return _finish(state, changed, touched, config)
 
 
-def _finish(state: GrowthState, changed: bool, touched: bool) -> FoldStatus:
+def _finish(state: GrowthState, changed: bool, touched: bool, config: GrowthConfig) -> FoldStatus:
     if changed:
         state.version += 1
+        # The cache goes stale with every change, not only when a snapshot is built: whether the
+        # next event changes a fact (and bumps the version) must not depend on where a batch
+        # ended. Otherwise a worker restarted on an older table re-folds the same records into
+        # other (lower) versions, and the projection keeps the dead worker's higher-numbered
+        # snapshot of older facts while ignoring the replacement's (totals wrong for good).
+        state.facts_due = STALE
         return "changed"
     return "touched" if touched else "unchanged"
+
+
+# ``facts_due`` of a state changed since it was last computed (recomputed when next needed).
+STALE = -math.inf
+
+
+def _facts_due(state: GrowthState, config: GrowthConfig) -> float:
+    if state.facts_due == STALE:
+        refresh_facts_due(state, config)
+    return state.facts_due
 
 
 def _key(pair: list[Any]) -> tuple[float, str]:

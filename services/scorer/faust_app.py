@@ -10,11 +10,16 @@ import faust
 from vitals.platform.logs import logging_config
 from vitals.platform.settings import Settings
 
+from .faust_compat import resume_streams_after_the_seek, seek_uncommitted_to_the_beginning
+
 
 def worker_app(app_id: str, settings: Settings, datadir: Path) -> faust.App:
     """An at-least-once Faust app (consumer group ``app_id``) with its RocksDB tables under
-    ``datadir``, reading a new group's partitions from the earliest offset."""
+    ``datadir``, reading a new group's partitions from the earliest offset, with faust_compat's
+    fixes for records Faust would drop around a recovery installed."""
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust does not create the parent
+    seek_uncommitted_to_the_beginning()
+    resume_streams_after_the_seek()
     return faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",

@@ -17,6 +17,11 @@ What this relies on, each pinned by tests/scorer/test_faust_compat.py:
 - ``faust.streams._current_event``: the event a per-key ``table[k] = v`` files its write under.
 - ``ProducerBuffer.max_messages``: a class attribute (not a setting) bounding Faust's send buffer.
 - ``app.assignor.assigned_actives()``: the topic partitions this worker is active for.
+- ``AIOKafkaConsumerThread.seek_to_committed``: how Faust puts every assigned partition back to
+  its committed offset after a rebalance or a recovery (``seek_uncommitted_to_the_beginning``).
+- ``Recovery.on_recovery_completed``: replaced by ``resume_streams_after_the_seek`` (same steps,
+  reordered, see there); ``Recovery._wait``, ``_set_recovery_ended``, ``_is_changelog_tp``,
+  ``actives_for_table``, ``standbys_for_table``, ``completed`` as it uses them.
 - ``Table.on_rebalance`` runs (and opens the active partitions' databases) before Faust's recovery
   reads each database's persisted offset: ``restore_ahead_of_faust`` fills the databases from the
   changelog with a plain aiokafka consumer in between, so Faust's recovery (10-20k records/s on
@@ -40,6 +45,8 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import RecordMetadata, TopicPartition
 from faust.streams import Stream, _current_event
+from faust.tables.recovery import Recovery
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Producer as KafkaProducer
 from faust.transport.producer import ProducerBuffer
 from faust.types import TableT
@@ -63,6 +70,107 @@ OFFSET_KEY: bytes = b"__faust\0offset__"
 def set_producer_buffer(max_messages: int) -> None:
     """Faust's producer buffer holds ``max_messages`` (process-wide: a class attribute)."""
     ProducerBuffer.max_messages = max_messages
+
+
+def seek_uncommitted_to_the_beginning() -> None:
+    """Faust's "seek back to the committed offsets" also covers partitions with none yet.
+
+    Faust drops records it has fetched but not handed to an agent whenever its flow stops (a
+    rebalance, a recovery, a partition paused between a fetch and its delivery) and relies on
+    seeking every partition back to its committed offset before it resumes. aiokafka's
+    ``seek_to_committed`` seeks only where the committed offset is above 0: a partition nobody
+    has committed yet (a new consumer group, or a worker that died before its first commit) or
+    committed at 0 keeps the fetch position past the dropped records, which are then never
+    processed, and Faust's commits (it checks gaps only after a first commit) make that final.
+    Seen as customers one event short with two scorer workers joining (the second rebalance,
+    when Faust's leader topic appears, dropped records on partitions not yet committed) and as
+    growth totals missing a restarted worker's events. With ``consumer_auto_offset_reset``
+    "earliest" (both our apps) the position those partitions must restart from is the
+    beginning: seek there explicitly. Re-reading already processed records is harmless
+    (at-least-once: the scorer skips them by position, growth folds are idempotent).
+
+    Process-wide (a class attribute); idempotent."""
+    if getattr(AIOKafkaConsumerThread.seek_to_committed, "_vitals_seeks_uncommitted", False):
+        return
+    original = AIOKafkaConsumerThread.seek_to_committed
+
+    async def seek_to_committed(self: AIOKafkaConsumerThread) -> Any:
+        committed = await original(self)
+        if self.app.conf.consumer_auto_offset_reset != "earliest":
+            return committed
+        uncommitted = [tp for tp, offset in committed.items() if not offset or offset <= 0]
+        if uncommitted:
+            consumer = self._ensure_consumer()
+            await self.call_thread(consumer.seek_to_beginning, *uncommitted)
+        return committed
+
+    seek_to_committed._vitals_seeks_uncommitted = True  # type: ignore[attr-defined]
+    seek_to_committed._vitals_original = original  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+
+
+def resume_streams_after_the_seek() -> None:
+    """After a recovery, stream partitions resume only once they have been sought and the
+    agents' queues cleared, not before.
+
+    faust-streaming 0.15.3's ``Recovery.on_recovery_completed`` resumes the stream partitions,
+    then awaits the seek to the committed offsets, then resumes the app's flow control, which
+    CLEARS every agent's queue. The flow itself is already on (the changelog recovery turned it
+    on), so records fetched while the seek is awaited are queued, counted as read, then thrown
+    away by the clear; the fetch position is past them and nothing seeks back: they are never
+    processed, and Faust commits over them (it takes a jump in fetched offsets for a compacted
+    gap). Seen on a restarted growth worker: in every partition the few records fetched during
+    its first second went missing, and so did their facts. Here the same steps run with the
+    stream partitions kept paused until the seek is done and the queues are cleared.
+
+    Process-wide (a class attribute); idempotent."""
+    if getattr(Recovery.on_recovery_completed, "_vitals_reordered", False):
+        return
+    original = Recovery.on_recovery_completed
+
+    async def on_recovery_completed(self: Any, generation_id: int = 0) -> None:
+        app = self.app
+        consumer = app.consumer
+        self.log.info("Restore complete!")
+        await app.on_rebalance_complete.send()
+        self._set_recovery_ended()
+        callbacks = [
+            asyncio.ensure_future(
+                table.on_recovery_completed(
+                    self.actives_for_table[table], self.standbys_for_table[table]
+                )
+            )
+            for table in self.tables.values()
+        ]
+        if callbacks:
+            await asyncio.wait(callbacks)
+        assignment = consumer.assignment()
+        if app.consumer_generation_id != generation_id:
+            self.log.warning(
+                "Recovery rebalancing again app id %s param %s",
+                app.consumer_generation_id,
+                generation_id,
+            )
+            return
+        streams = {tp for tp in assignment if not self._is_changelog_tp(tp)}
+        consumer.pause_partitions(streams)  # nothing of theirs may reach a queue before the clear
+        if assignment:
+            self.log.info("Seek stream partitions to committed offsets.")
+            await self._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
+        self.completed.set()
+        app.flow_control.resume()  # clears every agent's queue
+        consumer.resume_partitions(streams)
+        consumer.resume_flow()
+        await app._fetcher.maybe_start()
+        self.tables.on_actives_ready()
+        if not app.assignor.assigned_standbys():
+            self.tables.on_standbys_ready()
+        app.on_rebalance_end()
+        self.log.info("Worker ready")
+
+    on_recovery_completed._vitals_reordered = True  # type: ignore[attr-defined]
+    on_recovery_completed._vitals_original = original  # type: ignore[attr-defined]
+    Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
 
 
 def assigned_active_partitions(app: faust.App, topic: str) -> set[int]:

@@ -49,22 +49,39 @@ async def latest_if_all_scored(
     return latest
 
 
-async def until_all_scored(
-    scores: TopicReader,
-    engine: OfflineScorer,
-    what: str = "every customer scored",
-    timeout: float = SCORED_TIMEOUT_S,
-) -> dict[str, dict[str, Any]]:
-    """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them."""
-    latest: dict[str, dict[str, Any]] = await await_for(
-        lambda: latest_if_all_scored(scores, engine), timeout=timeout, interval=1.0, what=what
-    )
-    return latest
-
-
 def assert_equal_to_offline(latest: dict[str, dict[str, Any]], engine: OfflineScorer) -> None:
     """Every live snapshot equals the offline scorer's at the same instant, field for field."""
     assert set(latest) == set(engine.states)
     for cid, live in latest.items():
         offline = engine.snapshot(cid, now=live["as_of_ts"])
         assert live == offline, cid
+
+
+def scored_counts_differ(scores: TopicReader, engine: OfflineScorer) -> str:
+    """Each customer whose latest snapshot has not counted what the engine counted: tells a lost
+    (or doubly counted) event from a snapshot that is merely late."""
+    latest = {key.decode(): snapshot for key, snapshot in scores.latest.items() if key is not None}
+    out = []
+    for cid, state in sorted(engine.states.items()):
+        want = state.events + state.duplicates + state.late_events
+        got = counted(latest[cid]["stats"]) if cid in latest else None
+        if got != want:
+            out.append(f"{cid}: {got} (expected {want})")
+    return f"{len(out)} of {len(engine.states)} customers differ: {out[:30]}"
+
+
+async def until_all_scored(
+    scores: TopicReader,
+    engine: OfflineScorer,
+    what: str = "every customer scored",
+    timeout: float = SCORED_TIMEOUT_S,
+) -> dict[str, dict[str, Any]]:
+    """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them. On
+    timeout, fail with the customers whose counts fall short (lost) or exceed (counted twice)."""
+    try:
+        latest: dict[str, dict[str, Any]] = await await_for(
+            lambda: latest_if_all_scored(scores, engine), timeout=timeout, interval=1.0, what=what
+        )
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}: {scored_counts_differ(scores, engine)}") from exc
+    return latest

@@ -102,14 +102,6 @@ async def _group_members(settings: Settings) -> int:
         await admin.close()
 
 
-@pytest.mark.xfail(
-    reason="OPEN BUG, intermittent: with two scorer workers sharing the partitions, a few "
-    "customers sometimes end one event short of the offline engine (this test failed 4 runs out "
-    "of 4 on this stream, once already before the kill with no rebalance in between; it passed "
-    "twice on a 30-customer stream; one worker alone is exact). See the faults branch report; "
-    "remove this mark once the cause is fixed.",
-    strict=False,
-)
 async def test_two_workers_one_killed_the_other_takes_over_exactly(
     settings: Settings, tmp_path: Path
 ) -> None:

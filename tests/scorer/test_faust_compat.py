@@ -9,8 +9,10 @@ alone, and across a rebalance from one worker to two.
 from __future__ import annotations
 
 import importlib
+import inspect
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -20,6 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from e2e.services import await_for, running
 from faust.stores.rocksdb import Store
+from faust.tables.recovery import Recovery
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
 from vitals.platform.partitioning import partition_for
@@ -50,6 +54,62 @@ def test_producer_buffer_size_is_a_class_attribute(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(ProducerBuffer, "max_messages", ProducerBuffer.max_messages)
     set_producer_buffer(12_345)
     assert ProducerBuffer().max_messages == 12_345
+
+
+def test_recovery_completion_is_replaced_because_it_resumes_streams_before_its_seek() -> None:
+    """The pinned Faust resumes the stream partitions, then seeks, then resumes flow control
+    (which clears the agents' queues): what is fetched in between is lost. The replacement,
+    installed by both workers, pauses them until the seek and the clear are done."""
+    faust_compat.resume_streams_after_the_seek()
+    replaced = Recovery.on_recovery_completed
+    original = inspect.getsource(replaced._vitals_original)  # type: ignore[attr-defined]
+    steps = ["consumer.resume_partitions(", "consumer.perform_seek()", "flow_control.resume()"]
+    assert sorted(steps, key=original.index) == steps
+    ours = inspect.getsource(replaced)
+    reordered = ["consumer.pause_partitions(", "consumer.perform_seek()", "flow_control.resume()"]
+    assert sorted(reordered, key=ours.index) == reordered
+    assert ours.index("flow_control.resume()") < ours.index("consumer.resume_partitions(")
+
+
+@pytest.mark.integration
+async def test_seek_to_committed_puts_partitions_never_committed_back_to_the_beginning(
+    settings: Settings,
+) -> None:
+    """aiokafka's seek_to_committed leaves a partition without a committed offset (or at 0)
+    where the fetcher got to, so the records Faust fetched and then dropped (a rebalance, a
+    pause) were lost for good; with faust_compat's seek they are read again."""
+    faust_compat.seek_uncommitted_to_the_beginning()
+    patched = AIOKafkaConsumerThread.seek_to_committed
+    original = patched._vitals_original  # type: ignore[attr-defined]
+    await _produce(settings, settings.topic_events, {f"k{i}": f"v{i}" for i in range(40)})
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.scorer_app_id}-seek",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.topic_events, p) for p in range(settings.partitions)]
+        consumer.assign(tps)
+        await consumer.getmany(timeout_ms=5000)  # fetched (and, in Faust, dropped)
+        fetched = {tp: await consumer.position(tp) for tp in tps}
+        assert any(fetched.values())
+
+        async def call_thread(method: Any, *args: Any) -> Any:
+            return await method(*args)
+
+        thread = SimpleNamespace(
+            app=SimpleNamespace(conf=SimpleNamespace(consumer_auto_offset_reset="earliest")),
+            _ensure_consumer=lambda: consumer,
+            call_thread=call_thread,
+        )
+        assert set((await original(thread)).values()) <= {None, -1}
+        assert {tp: await consumer.position(tp) for tp in tps} == fetched  # the loss
+        await patched(thread)
+        assert {tp: await consumer.position(tp) for tp in tps} == dict.fromkeys(tps, 0)
+    finally:
+        await consumer.stop()
 
 
 async def _changelog(settings: Settings, topic: str) -> list[tuple[int, int, bytes, bytes]]:
