@@ -17,10 +17,6 @@ from vitals.scorer.offline import OfflineScorer
 from .kafka_io import TopicReader
 from .services import await_for
 
-# Joining the group, recovering the table and scoring ~4.6k events takes 10-40 s on 2 busy cores;
-# a takeover adds the dead member's session timeout (15 s, scorer/app.py) and a rebalance.
-SCORED_TIMEOUT_S = 180.0
-
 
 def offline_engine(events: Iterable[dict[str, Any]]) -> OfflineScorer:
     engine = OfflineScorer()
@@ -49,13 +45,10 @@ async def latest_if_all_scored(
     return latest
 
 
-async def until_all_scored(
-    scores: TopicReader,
-    engine: OfflineScorer,
-    what: str = "every customer scored",
-    timeout: float = SCORED_TIMEOUT_S,
+async def await_all_scored(
+    scores: TopicReader, engine: OfflineScorer, timeout: float, what: str
 ) -> dict[str, dict[str, Any]]:
-    """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them."""
+    """``latest_if_all_scored`` until it answers: every customer's latest snapshot."""
     latest: dict[str, dict[str, Any]] = await await_for(
         lambda: latest_if_all_scored(scores, engine), timeout=timeout, interval=1.0, what=what
     )
