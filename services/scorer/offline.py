@@ -50,11 +50,12 @@ class OfflineScorer:
         self.config = config
         self.params = params
         self.clock = clock
-        self.store = MemoryStore()
-        # The read-through cache the processor folds into, flushed after every event.
-        self._states = BatchStore(self.store)
+        self._store = MemoryStore()
+        # The read-through cache the processor folds into; written back to the store before
+        # anything reads the store (``_flushed``), not after every event.
+        self._states = BatchStore(self._store)
         self.processor = RecordProcessor(
-            store=self.store,
+            store=self._store,
             config=config,
             params=lambda: self.params,
             partitions=1,
@@ -66,11 +67,15 @@ class OfflineScorer:
 
     @property
     def states(self) -> dict[str, CustomerState]:
-        return self.store.states
+        return self._flushed().states
 
     @states.setter
     def states(self, states: dict[str, CustomerState]) -> None:
-        self.store.states = states
+        self._flushed().states = states
+
+    def _flushed(self) -> MemoryStore:
+        self._states.flush()
+        return self._store
 
     @property
     def watermark(self) -> float:
@@ -89,7 +94,6 @@ class OfflineScorer:
         status = self.processor.fold_event(event, position, self._states)
         if status is not None:
             self._states.mark_dirty(event.customer_id)
-            self._states.flush()
         return ApplyOutcome(status, event.customer_id)
 
     def apply_all(self, events: Iterable[Event]) -> None:

@@ -200,7 +200,8 @@ class RecordProcessor:
     ) -> ApplyStatus | None:
         """Fold one decoded event into its customer's state, read through ``states``: the one
         fold of the live scorer and of offline scoring (scorer/offline.py). None: a growth event,
-        not folded here. Advances the partition's watermark on an applied event."""
+        not folded here. Advances the partition's watermark on an applied event; counts nothing
+        (the live loop exports the statuses, an offline replay does not)."""
         if event.type in GROWTH_EVENT_TYPES:
             return None  # leads, referrals, experiments: the growth agent's, not a customer score
         state = states.get_or_create(event.customer_id)
@@ -211,7 +212,6 @@ class RecordProcessor:
             position,
             max_ts=self._wall() + self.config.stream.max_future_skew_s,
         )
-        _events_counter(status).inc()
         if status == "applied":
             partition = position[0]
             self.watermarks[partition] = max(self.watermarks.get(partition, 0.0), event.ts)
@@ -233,7 +233,10 @@ class RecordProcessor:
             self._reject(record, rejected, out)
         for index, event in decoded.events:
             status = self.fold_event(event, (record.partition, record.offset, index), batch)
-            if status is None or status == "replayed":
+            if status is None:
+                continue
+            _events_counter(status).inc()
+            if status == "replayed":
                 continue
             batch.mark_dirty(event.customer_id)
             if status != "future":  # nothing changed but the position: no snapshot to publish

@@ -17,10 +17,6 @@ from vitals.scorer.offline import OfflineScorer
 from .kafka_io import TopicReader
 from .services import await_for
 
-# Joining the group, recovering the table and scoring ~4.6k events takes 10-40 s on 2 busy cores;
-# a takeover adds the dead member's session timeout (15 s, scorer/app.py) and a rebalance.
-SCORED_TIMEOUT_S = 180.0
-
 
 def offline_engine(events: Iterable[dict[str, Any]]) -> OfflineScorer:
     engine = OfflineScorer()
@@ -70,11 +66,11 @@ def scored_counts_differ(scores: TopicReader, engine: OfflineScorer) -> str:
     return f"{len(out)} of {len(engine.states)} customers differ: {out[:30]}"
 
 
-async def until_all_scored(
+async def await_all_scored(
     scores: TopicReader,
     engine: OfflineScorer,
-    what: str = "every customer scored",
     timeout: float = SCORED_TIMEOUT_S,
+    what: str = "every customer scored",
 ) -> dict[str, dict[str, Any]]:
     """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them. On
     timeout, fail with the customers whose counts fall short (lost) or exceed (counted twice)."""

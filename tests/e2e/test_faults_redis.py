@@ -25,11 +25,12 @@ from vitals.projector.projector import group_id
 from vitals.tools.sim.generator import simulate
 
 from .kafka_io import TopicReader, event_records, produce_pipelined, read_all
-from .offline import offline_engine, until_all_scored
+from .offline import await_all_scored, offline_engine
 from .services import await_for, running, with_api_port
 
 pytestmark = pytest.mark.integration
 
+SCORED_TIMEOUT_S = 180.0
 REBUILD_TIMEOUT_S = 120.0
 
 
@@ -98,7 +99,9 @@ async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_
         ):
             await produce_pipelined(settings, event_records(events[:cut]))
             partial = offline_engine(events[:cut])
-            await until_all_scored(scores_topic, partial, "the first two thirds scored")
+            await await_all_scored(
+                scores_topic, partial, SCORED_TIMEOUT_S, "the first two thirds scored"
+            )
 
             async def all_served() -> bool:
                 r = client.get("/v1/at-risk", params={"status": "all", "limit": 200})
@@ -111,7 +114,9 @@ async def test_redis_flushed_api_says_rebuilding_and_rebuild_restores_customers_
             # The stream goes on while Redis is empty: the projector writes the newest snapshots
             # (a partial book) and must not mark it whole.
             await produce_pipelined(settings, event_records(events[cut:]))
-            latest = await until_all_scored(scores_topic, engine, "the last third scored")
+            latest = await await_all_scored(
+                scores_topic, engine, SCORED_TIMEOUT_S, "the last third scored"
+            )
 
             async def rebuilding() -> httpx.Response | None:
                 r = client.get(f"/v1/customers/{next(iter(latest))}")

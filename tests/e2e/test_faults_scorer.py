@@ -21,10 +21,14 @@ from vitals.tools.sim.generator import simulate
 
 from .conftest import EventFactory
 from .kafka_io import TopicReader, event_records, produce_pipelined, read_all, topic_size
-from .offline import SCORED_TIMEOUT_S, assert_equal_to_offline, offline_engine, until_all_scored
+from .offline import assert_equal_to_offline, await_all_scored, offline_engine
 from .services import await_for, kill9, running
 
 pytestmark = pytest.mark.integration
+
+# Joining the group, recovering the table and scoring ~4.6k events takes 10-40 s on 2 busy cores;
+# a takeover adds the dead member's session timeout (15 s, scorer/app.py) and a rebalance.
+SCORED_TIMEOUT_S = 180.0
 
 
 def stream_settings(settings: Settings, **update: Any) -> Settings:
@@ -76,8 +80,8 @@ async def test_scorer_killed_mid_stream_and_restarted_equals_the_offline_engine(
     async with TopicReader(settings, settings.topic_scores) as scores:
         with running("scorer-2", ["scorer", "--loglevel", "warn"], settings, tmp_path):
             await produce_pipelined(settings, event_records(third))
-            latest = await until_all_scored(
-                scores, engine, "every customer scored after the restart"
+            latest = await await_all_scored(
+                scores, engine, SCORED_TIMEOUT_S, "every customer scored after the restart"
             )
     assert_equal_to_offline(latest, engine)
     with capsys.disabled():
@@ -126,10 +130,14 @@ async def test_two_workers_one_killed_the_other_takes_over_exactly(
             await await_for(both_joined, timeout=SCORED_TIMEOUT_S, interval=0.5, what="two members")
             await produce_pipelined(settings, event_records(events[:half]))
             engine_half = offline_engine(events[:half])
-            await until_all_scored(scores, engine_half, "the first half scored by both workers")
+            await await_all_scored(
+                scores, engine_half, SCORED_TIMEOUT_S, "the first half scored by both workers"
+            )
             kill9(a)
             await produce_pipelined(settings, event_records(events[half:]))
-            latest = await until_all_scored(scores, engine, "every customer scored by the survivor")
+            latest = await await_all_scored(
+                scores, engine, SCORED_TIMEOUT_S, "every customer scored by the survivor"
+            )
             assert await _group_members(settings) == 1
     assert_equal_to_offline(latest, engine)
 
@@ -174,8 +182,8 @@ async def test_poison_records_go_to_dead_letters_and_never_stall_their_partition
     async with TopicReader(settings, settings.topic_scores) as scores:
         with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
             await produce_pipelined(settings, event_records(before) + poison + event_records(after))
-            latest = await until_all_scored(
-                scores, engine, "the good records after the poison scored"
+            latest = await await_all_scored(
+                scores, engine, SCORED_TIMEOUT_S, "the good records after the poison scored"
             )
 
             async def all_dead() -> list[dict[str, Any]] | None:

@@ -27,7 +27,7 @@ from vitals.tools.sim.generator import simulate
 from vitals.tools.sim.growth import merge_by_time, simulate_growth
 
 from .kafka_io import TopicReader, event_records, produce, produce_pipelined, topic_size
-from .offline import assert_equal_to_offline, offline_engine, until_all_scored
+from .offline import assert_equal_to_offline, await_all_scored, offline_engine
 from .services import await_for, kill9, running
 
 pytestmark = pytest.mark.integration
@@ -152,8 +152,8 @@ async def test_growth_worker_killed_and_restarted_next_to_a_scorer_both_end_exac
                 await await_totals(redis, projection, expected, "growth totals exact")
                 exact_after = time.monotonic() - restarted
                 async with TopicReader(settings, settings.topic_scores) as scores:
-                    latest = await until_all_scored(
-                        scores, engine, "every customer scored", SETTLED_TIMEOUT_S
+                    latest = await await_all_scored(
+                        scores, engine, SETTLED_TIMEOUT_S, "every customer scored"
                     )
         assert await projection.arrivals(expected.arrivals) == expected.arrivals
         assert await topic_size(settings, settings.topic_scores) > 0

@@ -15,7 +15,7 @@ from vitals.platform.settings import Settings
 from vitals.tools.sim.generator import simulate
 
 from .kafka_io import TopicReader, event_records, produce
-from .offline import assert_equal_to_offline, offline_engine, until_all_scored
+from .offline import assert_equal_to_offline, await_all_scored, offline_engine
 from .services import running
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ async def test_scorer_snapshots_equal_the_offline_scorer_for_the_same_stream(
     async with TopicReader(settings, settings.topic_scores) as scores:
         with running("scorer", ["scorer", "--loglevel", "warn"], settings, tmp_path):
             await produce(settings, event_records(events))
-            latest = await until_all_scored(scores, engine, "every customer scored")
+            latest = await await_all_scored(scores, engine, 180, "every customer scored")
 
     assert len(latest) == len(engine.states) == 30
     assert_equal_to_offline(latest, engine)
