@@ -322,8 +322,13 @@ async def fill_history(redis: Redis, n: int, rng: random.Random) -> None:
     projection = ScoreProjection(redis)
     layout = projection.layout
     last_day = int((T0 + 2 * DAY) // DAY)
-    points = bytes(rng.randrange(200) for _ in range(4 * codec.HISTORY_DAYS))
-    hist = (last_day - codec.HISTORY_DAYS + 1).to_bytes(2, "big") + points
+    # Values vary daily; quadrant and stage change a few times in 90 days (the code runs).
+    codes = [rng.randrange(4) * 16 + rng.randrange(6) for _ in range(4)]
+    points = [
+        bytes([rng.randrange(200), rng.randrange(200), rng.randrange(200), codes[d // 23]])
+        for d in range(codec.HISTORY_DAYS)
+    ]
+    hist = codec.history_bytes(last_day - codec.HISTORY_DAYS + 1, points)
     for start in range(0, n, WRITE_BATCH):
         keys = [layout.record(f"cus_{i:07d}") for i in range(start, min(n, start + WRITE_BATCH))]
         raws = await redis.mget(keys)

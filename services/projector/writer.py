@@ -55,13 +55,14 @@ ITEM_ARGS = 13
 APPLY_LUA = """
 local base, maxdays, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local NF = 13
-local lists = {'owner', 'segment', 'quadrant', 'band'}
+local lists = RANKED_DIMENSIONS
 local counted = {'owner', 'segment', 'quadrant', 'band', 'rfm', 'stage'}
 local col = {owner = 4, segment = 5, quadrant = 6, band = 7, rfm = 8, stage = 9}
-local EMPTY = string.char(254, 254, 254, 254)
+local EMPTY = string.char(254, 254, 254)
 local applied, replayed, stale, created, maxts, maxts_s = 0, 0, 0, 0, nil, nil
 
--- A record: '1', blob length (2 bytes), blob, header fields joined by byte 31, newline, history.
+-- A record: format byte, blob length (2 bytes), blob, header fields joined by byte 31, newline,
+-- history (codec.py). The header is the same in formats 1 and 2; a format-1 history is dropped.
 local function parse(v)
   local hstart = 4 + string.byte(v, 2) * 256 + string.byte(v, 3)
   local nl = string.find(v, '\\n', hstart, true)
@@ -69,6 +70,7 @@ local function parse(v)
   for s in string.gmatch(string.sub(v, hstart, nl - 1) .. '\\31', '([^\\31]*)\\31') do
     f[#f + 1] = s
   end
+  if string.sub(v, 1, 1) ~= '2' then return f, '' end
   return f, string.sub(v, nl + 1)
 end
 
@@ -80,7 +82,7 @@ local function memberships(f, order, score)
   if score == nil or score == '' then return out end
   local head = base .. 'r:' .. order .. ':' .. status_of(f[9])
   out[head] = true
-  for _, d in ipairs(lists) do
+  for _, d in ipairs(lists[order]) do
     local v = f[col[d]]
     if v ~= '' then out[head .. ':' .. d .. ':' .. v] = true end
   end
@@ -89,26 +91,54 @@ end
 
 local function day_bytes(d) return string.char(math.floor(d / 256) % 256, d % 256) end
 
+-- History: first day (2 bytes), k, k runs of (day offset, code), 3 bytes per day (codec.py).
+local function join_hist(first, runs, values)
+  local parts = {day_bytes(first), string.char(#runs)}
+  for _, r in ipairs(runs) do parts[#parts + 1] = string.char(r[1], r[2]) end
+  parts[#parts + 1] = values
+  return table.concat(parts)
+end
+
+-- Only the day of the stored snapshot or a later one arrives here: older snapshots are stale.
 local function add_point(hist, day, point)
-  if #hist < 2 then return day_bytes(day) .. point end
+  local vals, code = string.sub(point, 1, 3), string.byte(point, 4)
+  if #hist < 3 then return join_hist(day, {{0, code}}, vals) end
   local first = string.byte(hist, 1) * 256 + string.byte(hist, 2)
-  local n = (#hist - 2) / 4
+  local k = string.byte(hist, 3)
+  local runs = {}
+  for j = 0, k - 1 do runs[j + 1] = {string.byte(hist, 4 + 2 * j), string.byte(hist, 5 + 2 * j)} end
+  local values = string.sub(hist, 4 + 2 * k)
+  local n = #values / 3
   local last = first + n - 1
   if day > last then
     local gap = day - last - 1
-    if gap >= maxdays then return day_bytes(day) .. point end
-    hist = hist .. string.rep(EMPTY, gap) .. point
+    if gap >= maxdays then return join_hist(day, {{0, code}}, vals) end
+    values = values .. string.rep(EMPTY, gap) .. vals
     n = n + gap + 1
+    if runs[#runs][2] ~= code then runs[#runs + 1] = {n - 1, code} end
     if n > maxdays then
       local drop = n - maxdays
-      hist = day_bytes(first + drop) .. string.sub(hist, 3 + 4 * drop)
+      first = first + drop
+      values = string.sub(values, 1 + 3 * drop)
+      local kept = {}
+      for _, r in ipairs(runs) do
+        if r[1] <= drop then kept = {{0, r[2]}} else kept[#kept + 1] = {r[1] - drop, r[2]} end
+      end
+      runs = kept
     end
+  elseif day == last then
+    values = string.sub(values, 1, 3 * (n - 1)) .. vals
+    local lr = runs[#runs]
+    if lr[1] == n - 1 then
+      lr[2] = code
+      if #runs > 1 and runs[#runs - 1][2] == code then runs[#runs] = nil end
+    elseif lr[2] ~= code then
+      runs[#runs + 1] = {n - 1, code}
+    end
+  else
     return hist
-  elseif day >= first then
-    local at = 2 + 4 * (day - first)
-    return string.sub(hist, 1, at) .. point .. string.sub(hist, at + 5)
   end
-  return hist  -- older than the oldest day kept
+  return join_hist(first, runs, values)
 end
 
 for i = 4, #ARGV, NF do
@@ -153,7 +183,7 @@ for i = 4, #ARGV, NF do
     hist = add_point(hist, tonumber(ARGV[i + 10]), ARGV[i + 11])
     local blob = ARGV[i + 12]
     local blen = string.char(math.floor(#blob / 256), #blob % 256)
-    redis.call('SET', key, '1' .. blen .. blob .. table.concat(nf, '\\31') .. '\\n' .. hist)
+    redis.call('SET', key, '2' .. blen .. blob .. table.concat(nf, '\\31') .. '\\n' .. hist)
     if maxts == nil or ts > maxts then maxts, maxts_s = ts, ts_s end
     if not old then created = created + 1 end
     if outcome == 1 then applied = applied + 1 else replayed = replayed + 1 end
@@ -168,7 +198,15 @@ if applied > 0 then redis.call('HINCRBY', m, 'snapshots_applied', applied) end
 if created > 0 then redis.call('HINCRBY', m, 'customers', created) end
 redis.call('HSET', m, 'last_projection_ts', now)
 return {applied, replayed, stale}
-"""
+""".replace(
+    "RANKED_DIMENSIONS",
+    "{"
+    + ", ".join(
+        f"{order} = {{{', '.join(repr(d) for d in dims)}}}"
+        for order, dims in keys.RANKED_DIMENSIONS.items()
+    )
+    + "}",
+)
 
 
 class InvalidSnapshot(ValueError):
@@ -201,7 +239,8 @@ def item_args(snapshot: Mapping[str, Any], raw: bytes) -> tuple[str, list[Any]]:
     profile = snapshot.get("profile") or {}
     lifecycle = snapshot.get("lifecycle") or {}
     rfm = snapshot.get("rfm") or {}
-    revenue = None if risk_value is None else risk_value / 100.0 * mrr
+    # To the cent: a shorter header (records are stored in allocator size steps) and no float noise.
+    revenue = None if risk_value is None else round(risk_value / 100.0 * mrr, 2)
     return cid, [
         cid,
         repr(ts),
@@ -237,8 +276,8 @@ class ScoreProjection:
     ) -> None:
         """``mark_ready``: the first batch sets the completeness marker (``keys.ready``) when it is
         absent; False for writers that set it themselves when done (the rebuild)."""
-        if history_days < 1:
-            raise ValueError("history_days must be at least 1")
+        if not 1 <= history_days <= codec.MAX_HISTORY_DAYS:
+            raise ValueError(f"history_days must be 1..{codec.MAX_HISTORY_DAYS}")
         self._redis = redis
         self.layout = layout or keys.Layout.for_client(redis)
         self._history_days = history_days
