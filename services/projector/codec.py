@@ -118,27 +118,25 @@ def _byte(value: Any) -> int:
         return NULL_VALUE
 
 
-def _code(table: tuple[str, ...], value: Any) -> int:
-    try:
-        return table.index(value)
-    except ValueError:
-        return NO_CODE
+_QUADRANT_CODE: Final = {q: i for i, q in enumerate(QUADRANTS)}
+_STAGE_CODE: Final = {s: i for i, s in enumerate(STAGES)}
 
 
 def history_point(snapshot: Mapping[str, Any]) -> bytes:
     """One snapshot's history point as the apply script takes it: temperature, health, risk
-    (possibly null) and the code byte (4 bytes)."""
-
-    def value(field: str) -> Any:
+    (possibly null) and the code byte (4 bytes). Decoded snapshots are dicts (orjson): the
+    checks are for dicts, not the slower ``Mapping`` ABC (this runs once per snapshot)."""
+    values = []
+    for field in ("temperature", "health", "risk"):
         block = snapshot.get(field)
-        return block.get("value") if isinstance(block, Mapping) else None
-
+        values.append(_byte(block.get("value")) if isinstance(block, dict) else NULL_VALUE)
     lifecycle = snapshot.get("lifecycle")
-    stage = lifecycle.get("stage") if isinstance(lifecycle, Mapping) else None
-    code = _code(QUADRANTS, snapshot.get("quadrant")) * 16 + _code(STAGES, stage)
-    return bytes(
-        (_byte(value("temperature")), _byte(value("health")), _byte(value("risk")), code & 0xFF)
-    )
+    stage = lifecycle.get("stage") if isinstance(lifecycle, dict) else None
+    quadrant = snapshot.get("quadrant")
+    code = (_QUADRANT_CODE.get(quadrant, NO_CODE) if isinstance(quadrant, str) else NO_CODE) * 16
+    code += _STAGE_CODE.get(stage, NO_CODE) if isinstance(stage, str) else NO_CODE
+    values.append(code & 0xFF)
+    return bytes(values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,3 +361,15 @@ def test_cluster_shard_tags_spread_evenly_over_three_masters() -> None:
     assert masters == {0: 4, 1: 4, 2: 4}
     shards = Counter(layout.shard_of(f"c{i}") for i in range(12000))
     assert min(shards.values()) > 800
+
+
+async def test_any_customer_id_bytes_survive_the_packed_argument(redis: Redis) -> None:
+    # A snapshot travels to the script as one argument with the id last: separators and newlines
+    # in an id must not shift the fields.
+    projection = ScoreProjection(redis)
+    layout = projection.layout
+    cid = "a\nb\x1fc é"
+    snap, raw = make_snapshot(cid, 5.0, risk=12.5, owner="dana")
+    assert await projection.apply([(snap, raw)]) == 1
+    assert codec.snapshot_of(await redis.get(layout.record(cid))) == raw
+    assert await ranked(redis, layout, "risk", "active", "owner", "dana") == [(cid, 12.5)]
