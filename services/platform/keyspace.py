@@ -165,6 +165,12 @@ def ready(prefix: str = PREFIX) -> str:
     return f"{prefix}ready"
 
 
+def changes_channel(prefix: str = PREFIX) -> str:
+    """Pub/Sub channel (not a key) the projection's writers publish on after every change: the
+    API drops its cached pages on each message (api/page_cache.py)."""
+    return f"{prefix}changes"
+
+
 # --- alerts (vitals:alerts:*) ------------------------------------------------------------------
 ALERTS_PREFIX: Final = "vitals:alerts:"
 # hash: destination id -> destination JSON (secrets included; the API never returns them).

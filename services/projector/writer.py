@@ -49,7 +49,8 @@ SCRIPT_BATCH = 500
 # Most arguments one Lua call passes to a command at once (Lua's unpack has a C-stack limit).
 LUA_UNPACK = 1000
 
-# ARGV: 1 shard base, 2 history days, 3 wall-clock now, then one argument per snapshot
+# ARGV: 1 shard base, 2 history days, 3 wall-clock now, 4 the changes channel (published on when
+# the call changed anything: keys.changes_channel), then one argument per snapshot
 # (``item_arg``): the header fields (ts, risk, revenue, owner, segment, quadrant, band, rfm, stage;
 # "" = none) and the day (days since epoch) joined by byte 31, a newline, the history point
 # (4 bytes), the compressed snapshot's length (2 bytes) and bytes, the customer id (last: any
@@ -65,7 +66,7 @@ LUA_UNPACK = 1000
 # touched by many customers of the batch costs one command, and a customer whose value and
 # memberships did not change costs none.
 APPLY_LUA = """
-local base, maxdays, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local base, maxdays, now, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local lists = RANKED_DIMENSIONS
 local counted = {'owner', 'segment', 'quadrant', 'band', 'rfm', 'stage'}
 local col = {owner = 4, segment = 5, quadrant = 6, band = 7, rfm = 8, stage = 9}
@@ -166,7 +167,7 @@ end
 
 -- 1. Parse the items; read every record they touch with one MGET.
 local items, order_of, state = {}, {}, {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local a = ARGV[i]
   local nl = string.find(a, '\\n', 1, true)
   local f = fields(string.sub(a, 1, nl - 1))
@@ -281,6 +282,7 @@ end
 if applied > 0 then redis.call('HINCRBY', m, 'snapshots_applied', applied) end
 if created > 0 then redis.call('HINCRBY', m, 'customers', created) end
 redis.call('HSET', m, 'last_projection_ts', now)
+if applied + replayed > 0 then redis.call('PUBLISH', channel, now) end
 return {applied, replayed, stale}
 """.replace("LUA_UNPACK", str(LUA_UNPACK)).replace(
     "RANKED_DIMENSIONS",
@@ -428,7 +430,12 @@ class ScoreProjection:
             # A shard's chunks go one after the other: sent concurrently, a later chunk (newer
             # snapshots of a customer) could run first and make the earlier one stale, losing its
             # history points (a rebuild's big batches did). Shards are independent: in parallel.
-            head: list[Any] = [layout.base(shard), self._history_days, now]
+            head: list[Any] = [
+                layout.base(shard),
+                self._history_days,
+                now,
+                keys.changes_channel(layout.prefix),
+            ]
             applied = 0
             for start in range(0, len(args), step):
                 result = await self._apply(
