@@ -8,8 +8,9 @@ plain asyncio pool raised ``MaxConnectionsError`` -> HTTP 500s).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 
 from vitals.api.kafka_status import LagProbe
+from vitals.api.page_cache import PageCache
 from vitals.api.readiness import ProjectionReadiness
 from vitals.api.routes import (
     alerts,
@@ -31,6 +33,7 @@ from vitals.api.routes import (
     status,
     ui,
 )
+from vitals.platform import keyspace as keys
 from vitals.platform import problems
 from vitals.platform.apikeys import ApiKeys
 from vitals.platform.http_metrics import MetricsMiddleware, RequestMetrics
@@ -83,9 +86,17 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
         app.state.redis = client
         app.state.reader = ScoreReader(client)
         app.state.readiness = ProjectionReadiness(client)
+        app.state.page_cache = cache = PageCache()
+        follower = None
+        if isinstance(client, Redis):  # no Pub/Sub on the cluster client: the cache stays off
+            follower = asyncio.create_task(cache.follow(client, keys.changes_channel()))
         try:
             yield
         finally:
+            if follower is not None:
+                follower.cancel()
+                with suppress(asyncio.CancelledError):
+                    await follower
             if redis is None:
                 await client.aclose()
                 if isinstance(client, Redis):

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from vitals.api.kafka_status import LagProbe
+from vitals.api.page_cache import PageCache
 from vitals.notifier.acks import AckStore
 from vitals.notifier.delivery_log import RedisDeliveryLog
 from vitals.notifier.destinations import RedisDestinationStore
@@ -39,6 +40,11 @@ async def get_redis(request: Request) -> Redis:
 async def get_reader(request: Request) -> ScoreReader:
     reader: ScoreReader = request.app.state.reader
     return reader
+
+
+async def get_page_cache(request: Request) -> PageCache:
+    cache: PageCache = request.app.state.page_cache
+    return cache
 
 
 async def get_lag_probe(request: Request) -> LagProbe:
@@ -106,6 +112,7 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[None]]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 ReaderDep = Annotated[ScoreReader, Depends(get_reader)]
+PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]
 LagProbeDep = Annotated[LagProbe, Depends(get_lag_probe)]
 DestinationsDep = Annotated[RedisDestinationStore, Depends(get_destinations)]
 AcksDep = Annotated[AckStore, Depends(get_acks)]

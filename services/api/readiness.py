@@ -46,6 +46,7 @@ async def require_projection(request: Request) -> None:
     """Dependency of the routes that read the projection: 503 while it is incomplete."""
     readiness: ProjectionReadiness = request.app.state.readiness
     if not await readiness.ready():
+        request.app.state.page_cache.invalidate()
         raise Problem(
             503,
             "Rebuilding",

@@ -13,19 +13,22 @@ The score projection
 Layout (``P`` = the projection prefix, default ``vitals:proj:``; ``{t}`` = the shard's hash tag;
 ``{cid}`` = customer id):
 
-    P{t}:c:{cid}                         string  the customer record (codec.py): index header,
-                                                 90 daily history points, compressed snapshot
+    P{t}:c:{cid}                         string  the customer record (codec.py): compressed
+                                                 snapshot, index header, 90 daily history points
     P{t}:r:{order}:{status}              zset    the shard's customers of that status, ranked
     P{t}:r:{order}:{status}:{dim}:{val}  zset    the same, one owner/segment/quadrant/band only
     P{t}:n:{dim}                         hash    customers per value of a dimension (rfm, stage, …)
     P{t}:meta                            hash    watermark, last projection time, snapshots applied
     Pready                               string  set when the projection holds every customer
 
-Lists: every list the API offers — global, per owner, segment, quadrant or band, each with a
-status (active or churned; "all" merges the two) and each in two orders (risk, revenue at risk) —
-is one ranked set kept by the projection, so a page is a seek and a range, O(log n + page), at any
-size and on any filter: no set algebra per request. A customer is in at most 10 sets (5 lists × 2
-orders), ~112 bytes each in Redis 7.
+Lists: every list the API offers in risk order — global, per owner, segment, quadrant or band,
+each with a status (active or churned; "all" merges the two) — is one ranked set kept by the
+projection, so a page is a seek and a range, O(log n + page), at any size and on any filter: no
+set algebra per request. In revenue-at-risk order only the global and per-owner lists are kept
+(``RANKED_DIMENSIONS``): a member costs ~112 bytes in Redis 7 whatever the customer, and the
+segment/quadrant/band lists by revenue would add ~340 MB per million customers for lists that are
+rarely asked for; those pages walk the global revenue list and check the filter on each record
+(reader.py). A customer is in at most 7 sets (5 by risk, 2 by revenue).
 
 Shards and hash tags (Redis Cluster): customers are split into ``shards`` groups by CRC32 of their
 id, and every key of a group carries the group's hash tag, so one group lives in one cluster slot.
@@ -54,12 +57,18 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 # other Vitals data kept in the same Redis (webhook destinations, alert acknowledgements).
 PREFIX: Final = "vitals:proj:"
 
-# Ranking orders: "risk" = risk value 0–100; "revenue" = revenue at risk = risk/100 × MRR.
+# Ranking orders: "risk" = risk value 0–100; "revenue" = revenue at risk = risk/100 × MRR, to the
+# cent.
 Order = Literal["risk", "revenue"]
 ORDERS: Final[tuple[Order, ...]] = ("risk", "revenue")
 
 # Dimensions a ranked list can be filtered by (besides status, which every list has).
 LIST_DIMENSIONS: Final = ("owner", "segment", "quadrant", "band")
+# The dimensions a ranked list is kept for, per order (see the module docstring: memory).
+RANKED_DIMENSIONS: Final[dict[Order, tuple[str, ...]]] = {
+    "risk": LIST_DIMENSIONS,
+    "revenue": ("owner",),
+}
 FILTER_DIMENSIONS: Final = (*LIST_DIMENSIONS, "status")
 # "churned" for customers whose lifecycle stage is churned, else "active". The API's at-risk list
 # shows active customers unless asked otherwise: churned means lost, not at risk.
@@ -154,6 +163,12 @@ def ready(prefix: str = PREFIX) -> str:
     after a flush writes it again on its first batch.
     """
     return f"{prefix}ready"
+
+
+def changes_channel(prefix: str = PREFIX) -> str:
+    """Pub/Sub channel (not a key) the projection's writers publish on after every change: the
+    API drops its cached pages on each message (api/page_cache.py)."""
+    return f"{prefix}changes"
 
 
 # --- alerts (vitals:alerts:*) ------------------------------------------------------------------

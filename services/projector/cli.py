@@ -57,6 +57,7 @@ async def delete_projection(redis: Redis | RedisCluster, prefix: str = keys.PREF
             batch.clear()
     if batch:
         deleted += await redis.unlink(*batch)
+    await redis.publish(keys.changes_channel(prefix), "deleted")  # API page caches drop
     return deleted
 
 

@@ -2,7 +2,7 @@
 
 One string per customer (``Layout.record``), so a customer costs one top-level key:
 
-    b"1" blob-length(2 bytes, big endian) compressed-snapshot header "\\n" history
+    b"2" blob-length(2 bytes, big endian) compressed-snapshot header "\\n" history
 
 * The compressed snapshot comes first, at a fixed offset, so a read (and the paging script) cuts
   it out without parsing anything else.
@@ -12,11 +12,16 @@ One string per customer (``Layout.record``), so a customer costs one top-level k
   The apply script (writer.py) reads it to move the customer between lists; the paging script
   reads it to check extra filters. Dimension values never contain ``\\x1f`` or ``\\n`` (``clean``
   replaces them with a space).
-* ``history``: one point per UTC day, oldest first, at most ``HISTORY_DAYS`` days: 2 bytes (big
-  endian) = the first day (days since 1970-01-01), then 4 bytes per day: temperature, health, risk
-  (each round(value × 2), i.e. half-point steps 0..200; 255 = null) and a code byte (quadrant × 16
-  + lifecycle stage; 15 = none). A day without a snapshot is ``EMPTY_DAY``. The day's point is its
-  last snapshot: a later snapshot on the same day replaces it.
+* ``history``: one point per UTC day, oldest first, at most ``HISTORY_DAYS`` days:
+
+      first day (2 bytes, big endian: days since 1970-01-01)
+      run count k (1 byte), then k runs of (day offset, code) (1 byte each)
+      3 bytes per day: temperature, health, risk (each round(value × 2), i.e. half-point steps
+      0..200; 255 = null); a day without a snapshot is ``EMPTY_DAY``
+
+  The code (quadrant × 16 + lifecycle stage; 15 = none) changes rarely, so it is kept as runs:
+  a day's code is that of the last run starting at or before it (a run at offset 0 always
+  exists). The day's point is its last snapshot: a later snapshot on the same day replaces it.
 * ``compressed snapshot``: the snapshot's JSON bytes, zstd with a dictionary
   (``snapshot.zdict``, 4 KB, trained once on 2,000 varied snapshots built from the published
   example), so key names and common values cost almost nothing. Decompression gives back the exact
@@ -24,7 +29,9 @@ One string per customer (``Layout.record``), so a customer costs one top-level k
 
 Why this shape: per million customers the snapshot JSON alone is ~1.6 GB; zstd with the dictionary
 brings a snapshot to ~80–160 B (synthetic snapshots like the training set: ~85 B; the example with
-other values: ~150 B), and 90 daily points are 362 B (500 JSON points were ~75 KB). Measured on a
+other values: ~150 B), and 90 daily points are ~275 B (500 JSON points were ~75 KB; 4 bytes a day
+with the code in each point, format 1, were 362 B). Record sizes matter in steps: Redis' allocator
+rounds a ~450 B string to 448 or 512 B, a ~540 B one (format 1) to 640 B. Measured on a
 loaded 2-core machine: compress 2.1 µs, decompress 0.84 µs per snapshot; deflate with the example
 as a preset dictionary gave 154 B at 11.7 µs / 2.65 µs — decompression is most of what a list page
 costs beyond a plain MGET of JSON, so the faster codec matters for reads.
@@ -32,7 +39,7 @@ costs beyond a plain MGET of JSON, so the faster codec matters for reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,7 +47,8 @@ from typing import Any, Final
 import orjson
 import zstandard
 
-FORMAT: Final = b"1"
+# Format 2: history values 3 bytes a day with the codes as runs (format 1: 4 bytes a day).
+FORMAT: Final = b"2"
 SEP: Final = "\x1f"
 HEADER_FIELDS: Final = (
     "ts",
@@ -56,9 +64,13 @@ HEADER_FIELDS: Final = (
 # Days of history kept per customer (the product promises a 90-day chart).
 HISTORY_DAYS: Final = 90
 DAY_S: Final = 86_400
-POINT_BYTES: Final = 4
+# Bytes per day in the stored history (a point as built by ``history_point`` has one more: its
+# code, which the store keeps as runs).
+POINT_BYTES: Final = 3
 NULL_VALUE: Final = 255
-EMPTY_DAY: Final = bytes([254, 254, 254, 254])
+EMPTY_DAY: Final = bytes([254, 254, 254])
+# Days of history a record can hold: run offsets are one byte.
+MAX_HISTORY_DAYS: Final = 255
 NO_CODE: Final = 15
 # Code tables of the history's code byte. Append only: stored history refers to the positions.
 QUADRANTS: Final = ("champion", "upsell", "adoption_risk", "at_risk")
@@ -106,26 +118,25 @@ def _byte(value: Any) -> int:
         return NULL_VALUE
 
 
-def _code(table: tuple[str, ...], value: Any) -> int:
-    try:
-        return table.index(value)
-    except ValueError:
-        return NO_CODE
+_QUADRANT_CODE: Final = {q: i for i, q in enumerate(QUADRANTS)}
+_STAGE_CODE: Final = {s: i for i, s in enumerate(STAGES)}
 
 
 def history_point(snapshot: Mapping[str, Any]) -> bytes:
-    """The 4-byte history point of one snapshot (values possibly null)."""
-
-    def value(field: str) -> Any:
+    """One snapshot's history point as the apply script takes it: temperature, health, risk
+    (possibly null) and the code byte (4 bytes). Decoded snapshots are dicts (orjson): the
+    checks are for dicts, not the slower ``Mapping`` ABC (this runs once per snapshot)."""
+    values = []
+    for field in ("temperature", "health", "risk"):
         block = snapshot.get(field)
-        return block.get("value") if isinstance(block, Mapping) else None
-
+        values.append(_byte(block.get("value")) if isinstance(block, dict) else NULL_VALUE)
     lifecycle = snapshot.get("lifecycle")
-    stage = lifecycle.get("stage") if isinstance(lifecycle, Mapping) else None
-    code = _code(QUADRANTS, snapshot.get("quadrant")) * 16 + _code(STAGES, stage)
-    return bytes(
-        (_byte(value("temperature")), _byte(value("health")), _byte(value("risk")), code & 0xFF)
-    )
+    stage = lifecycle.get("stage") if isinstance(lifecycle, dict) else None
+    quadrant = snapshot.get("quadrant")
+    code = (_QUADRANT_CODE.get(quadrant, NO_CODE) if isinstance(quadrant, str) else NO_CODE) * 16
+    code += _STAGE_CODE.get(stage, NO_CODE) if isinstance(stage, str) else NO_CODE
+    values.append(code & 0xFF)
+    return bytes(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,21 +184,41 @@ def _value(b: int) -> float | None:
     return None if b == NULL_VALUE else b / 2
 
 
+def history_bytes(first_day: int, points: Sequence[bytes]) -> bytes:
+    """The stored history for 4-byte ``points`` (``history_point``; ``None``-free), one per day
+    from ``first_day`` — what the apply script builds day by day (benchmarks fill with it)."""
+    runs: list[tuple[int, int]] = []
+    for offset, point in enumerate(points):
+        if not runs or runs[-1][1] != point[3]:
+            runs.append((offset, point[3]))
+    return (
+        first_day.to_bytes(2, "big")
+        + bytes([len(runs)])
+        + b"".join(bytes(run) for run in runs)
+        + b"".join(point[:POINT_BYTES] for point in points)
+    )
+
+
 def history_points(record: Record, limit: int) -> list[dict[str, Any]]:
     """The last ``limit`` daily points, oldest first. ``as_of_ts`` of the newest point is the
     snapshot's; an older day's point is dated at the end of its day (its exact time is not kept).
     ``reasons`` is empty: the current reasons are in the snapshot."""
     hist = record.history
-    if len(hist) < 2:
+    if len(hist) < 3:
         return []
     first_day = int.from_bytes(hist[:2], "big")
-    days = (len(hist) - 2) // POINT_BYTES
+    k = hist[2]
+    codes: dict[int, int] = {hist[3 + 2 * j]: hist[4 + 2 * j] for j in range(k)}
+    values = hist[3 + 2 * k :]
+    days = len(values) // POINT_BYTES
     out: list[dict[str, Any]] = []
+    code = NO_CODE
     for i in range(days):
-        chunk = hist[2 + i * POINT_BYTES : 2 + (i + 1) * POINT_BYTES]
+        code = codes.get(i, code)
+        chunk = values[i * POINT_BYTES : (i + 1) * POINT_BYTES]
         if chunk == EMPTY_DAY:
             continue
-        temperature, health, risk, code = chunk
+        temperature, health, risk = chunk
         quadrant, stage = code >> 4, code & 0x0F
         last = i == days - 1
         out.append(

@@ -12,17 +12,20 @@ So customers that do not move while a client pages are served exactly once and i
 others are inserted, removed or re-scored; a customer whose own score moves across the cursor
 between two pages may be served twice or skipped — it is shown at its new place on the next refresh.
 
-Every list the API offers — all customers, or one owner, segment, quadrant or band, each of one
-status — is one ranked set per shard (keyspace.py). A page is one Lua call per shard and status:
+Every list the API offers by risk — all customers, or one owner, segment, quadrant or band, each
+of one status — and by revenue at risk all customers or one owner, is one ranked set per shard
+(keyspace.py). A page is one Lua call per shard and status:
 seek to the cursor (ZSCORE + ZRANK, or a binary search among equal values), read ``limit + 1`` ids
 and their records; O(log n + page). The calls' rows are merged by (value, id) in Python: exact,
 since each customer is in one shard and one status. ``status=all`` merges the active and churned
 lists.
 
-Two or more of owner/segment/quadrant/band at once: the most selective kind of list (owner, then
-segment, band, quadrant) is walked and the other filters are checked on each record's header, at
-most ``SCAN_BUDGET`` members per call. A page can then be short and still have a ``next_cursor``
-(the position the walk reached): clients page until ``next_cursor`` is null, as always.
+Two or more of owner/segment/quadrant/band at once, or a filter whose list is not kept in that
+order (segment, quadrant or band by revenue: ``keys.RANKED_DIMENSIONS``): the most selective list
+kept (owner, then segment, band, quadrant; else the whole status list) is walked and the other
+filters are checked on each record's header, at most ``SCAN_BUDGET`` members per call. A page can
+then be short and still have a ``next_cursor`` (the position the walk reached): clients page until
+``next_cursor`` is null, as always.
 """
 
 from __future__ import annotations
@@ -248,7 +251,8 @@ class ScoreReader:
             raise ValueError(f"cannot filter by {sorted(unknown)}; use {keys.FILTER_DIMENSIONS}")
         status = active.pop("status", None)
         statuses = (status,) if status else keys.STATUSES
-        walked = next((d for d in SELECTIVITY if d in active), None)
+        kept = keys.RANKED_DIMENSIONS[order]
+        walked = next((d for d in SELECTIVITY if d in active and d in kept), None)
         checks: list[Any] = []
         for dim, value in active.items():
             if dim != walked:

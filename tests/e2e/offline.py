@@ -67,10 +67,7 @@ def scored_counts_differ(scores: TopicReader, engine: OfflineScorer) -> str:
 
 
 async def await_all_scored(
-    scores: TopicReader,
-    engine: OfflineScorer,
-    timeout: float = SCORED_TIMEOUT_S,
-    what: str = "every customer scored",
+    scores: TopicReader, engine: OfflineScorer, timeout: float, what: str
 ) -> dict[str, dict[str, Any]]:
     """Wait until ``latest_if_all_scored`` has every customer's latest snapshot; return them. On
     timeout, fail with the customers whose counts fall short (lost) or exceed (counted twice)."""

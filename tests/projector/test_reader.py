@@ -106,6 +106,10 @@ async def test_filters_combine_and_order_by_revenue(
     revenue_b = [c for c in revenue if int(c[1:]) % 2 == 0 and rows[c] > 0]
     got = await all_pages(reader, 5, order="revenue", filters={"owner": "b"})
     assert [c for c in got if rows[c] > 0] == revenue_b
+    # No revenue list per quadrant is kept: the global revenue list is walked, same answer.
+    revenue_q = [c for c in revenue if int(c[1:]) % 3 == 0 and rows[c] > 0]
+    got = await all_pages(reader, 5, order="revenue", filters={"quadrant": "champion"})
+    assert [c for c in got if rows[c] > 0] == revenue_q
     assert await all_pages(reader, 5, filters={"band": "nope"}) == []
 
 

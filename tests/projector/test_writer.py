@@ -83,7 +83,9 @@ async def test_apply_stores_a_compact_record_ranked_lists_and_counts(redis: Redi
             ("quadrant", "at_risk"),
             ("band", "medium"),
         ):
-            assert await ranked(redis, layout, order, "active", dim, value) == [("acme", score)]
+            # Revenue order keeps global and per-owner lists only (keyspace.RANKED_DIMENSIONS).
+            expected = [("acme", score)] if dim in keys.RANKED_DIMENSIONS[order] else []
+            assert await ranked(redis, layout, order, "active", dim, value) == expected
     for dim, value in (
         ("owner", "dana"),
         ("segment", "smb"),
@@ -126,6 +128,8 @@ async def test_changed_dimensions_and_status_move_the_customer_between_lists(
             ("quadrant", "champion", "at_risk"),
             ("band", "low", "high"),
         ):
+            if dim not in keys.RANKED_DIMENSIONS[order]:
+                continue
             assert [m for m, _ in await ranked(redis, layout, order, "active", dim, before)] == [
                 "beta"
             ]
@@ -176,12 +180,48 @@ async def test_history_keeps_one_point_per_day_for_the_last_90_days(redis: Redis
         await projection.apply(stream[start : start + 17])
     record = codec.split(await redis.get(projection.layout.record("acme")))
     points = codec.history_points(record, 1000)
-    assert len(record.history) == 2 + 4 * codec.HISTORY_DAYS
+    # first day, one code run (quadrant and stage never change here), 3 bytes a day
+    assert len(record.history) == 2 + 1 + 2 + 3 * codec.HISTORY_DAYS
     assert points[0]["as_of_ts"] == 11 * day - 1  # day 10 (days 0-9 dropped), dated at its end
     assert [p["risk"] for p in points][-3:] == [94.0, 95.0, 99.0]  # days 96-98 had no snapshot
     assert points[-1]["as_of_ts"] == 99 * day + 7200.0  # the newest point: the snapshot's time
     assert {p["temperature"] for p in points} == {2.0}  # a day's point is its last snapshot
     assert points[-1]["quadrant"] == "champion" and points[-1]["stage"] == "stable"
+
+
+async def test_history_keeps_each_days_quadrant_and_stage_across_the_window(redis: Redis) -> None:
+    # Codes are stored as runs: changes, same-day replacements and days leaving the window must
+    # all leave every kept day with its own last snapshot's quadrant and stage.
+    projection = ScoreProjection(redis)
+    day = float(codec.DAY_S)
+    rng = random.Random(7)
+    quadrants, stages = codec.QUADRANTS, ("growth", "stable", "decline", "churned")
+    stream = []
+    for d in range(130):
+        if rng.random() < 0.1:
+            continue  # a day without snapshots
+        for h in range(rng.choice((1, 1, 2, 3))):
+            change = rng.random() < 0.3
+            stream.append(
+                make_snapshot(
+                    "acme",
+                    d * day + h * 3600.0,
+                    risk=float(d % 100),
+                    quadrant=rng.choice(quadrants) if change else quadrants[d // 40],
+                    stage=rng.choice(stages) if change else stages[d // 50],
+                )
+            )
+    by_day: dict[int, tuple[float, str, str]] = {}
+    for snap, _ in stream:
+        d = int(snap["as_of_ts"] // day)
+        by_day[d] = (snap["risk"]["value"], snap["quadrant"], snap["lifecycle"]["stage"])
+    last = max(by_day)
+    expected = [by_day[d] for d in sorted(by_day) if d > last - codec.HISTORY_DAYS]
+    for start in range(0, len(stream), 13):
+        await projection.apply(stream[start : start + 13])
+        record = codec.split(await redis.get(projection.layout.record("acme")))
+    points = codec.history_points(record, 1000)
+    assert [(p["risk"], p["quadrant"], p["stage"]) for p in points] == expected
 
 
 async def test_a_batch_larger_than_one_script_call_keeps_every_day_in_order(redis: Redis) -> None:
@@ -282,13 +322,20 @@ async def test_lists_and_counts_match_latest_snapshots_under_shuffled_redelivery
         assert await counts(redis, layout, dim) == dict(counter), dim
     for st in keys.STATUSES:
         for value in quadrants:
-            members = {m for m, _ in await ranked(redis, layout, "revenue", st, "quadrant", value)}
+            members = {m for m, _ in await ranked(redis, layout, "risk", st, "quadrant", value)}
             assert members == {
                 c for c, s in latest.items() if s["quadrant"] == value and status(s) == st
             }
+        for value in owners[:-1]:
+            members = {m for m, _ in await ranked(redis, layout, "revenue", st, "owner", value)}
+            assert members == {
+                c for c, s in latest.items() if s["profile"]["owner"] == value and status(s) == st
+            }
         revenue = dict(await ranked(redis, layout, "revenue", st))
         assert revenue == {
-            c: s["risk"]["value"] / 100 * s["mrr"] for c, s in latest.items() if status(s) == st
+            c: round(s["risk"]["value"] / 100 * s["mrr"], 2)
+            for c, s in latest.items()
+            if status(s) == st
         }
     applied = 0
     for shard in range(layout.shards):
@@ -314,3 +361,15 @@ def test_cluster_shard_tags_spread_evenly_over_three_masters() -> None:
     assert masters == {0: 4, 1: 4, 2: 4}
     shards = Counter(layout.shard_of(f"c{i}") for i in range(12000))
     assert min(shards.values()) > 800
+
+
+async def test_any_customer_id_bytes_survive_the_packed_argument(redis: Redis) -> None:
+    # A snapshot travels to the script as one argument with the id last: separators and newlines
+    # in an id must not shift the fields.
+    projection = ScoreProjection(redis)
+    layout = projection.layout
+    cid = "a\nb\x1fc é"
+    snap, raw = make_snapshot(cid, 5.0, risk=12.5, owner="dana")
+    assert await projection.apply([(snap, raw)]) == 1
+    assert codec.snapshot_of(await redis.get(layout.record(cid))) == raw
+    assert await ranked(redis, layout, "risk", "active", "owner", "dana") == [(cid, 12.5)]

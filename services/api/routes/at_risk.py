@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from vitals.api.deps import ReadAccess, ReaderDep
+from vitals.api.deps import PageCacheDep, ReadAccess, ReaderDep
 from vitals.api.readiness import ProjectionReady
 from vitals.platform.keyspace import Order
 from vitals.platform.problems import Problem
@@ -35,6 +35,7 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=MAX_FILTER_LENGTH)
 )
 async def at_risk(
     reader: ReaderDep,
+    cache: PageCacheDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT)] = DEFAULT_PAGE_LIMIT,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     order: Order = "risk",
@@ -53,6 +54,11 @@ async def at_risk(
     projection, so a page costs the same at any size; two or more of owner/segment/quadrant/band
     at once are checked while walking the most selective list, so such a page may hold fewer than
     ``limit`` items and still have a ``next_cursor``: page until it is null."""
+    key = ("at-risk", order, limit, cursor, owner, segment, quadrant, band, status)
+    cached = cache.get(key)
+    if cached is not None:
+        return Response(cached, media_type="application/json")
+    generation = cache.generation
     try:
         page = await reader.at_risk(
             order=order,
@@ -75,4 +81,5 @@ async def at_risk(
         + orjson.dumps(page.next_cursor)
         + b"}"
     )
+    cache.put(key, body, generation)
     return Response(body, media_type="application/json")
