@@ -131,7 +131,11 @@ class ScorerApp:
             value_type=bytes,
             options=dict(ROCKSDB_OPTIONS),
         )
-        restore_ahead_of_faust(self.app, self.table, settings.kafka_bootstrap)
+        # Partitions assigned anew since the last timer rebuild (see _rebuild_timers).
+        self._reassigned: set[int] = set()
+        restore_ahead_of_faust(
+            self.app, self.table, settings.kafka_bootstrap, on_assigned=self._on_assigned
+        )
         self.states = PartitionedTable(self.app, self.table)
         self.store = PartitionedStore(self.states)
         self.processor = RecordProcessor(
@@ -182,18 +186,39 @@ class ScorerApp:
             logging.getLogger().setLevel(logging.INFO)
 
     async def _rebuild_timers(self) -> None:
-        """After recovery (start-up, rebalance): re-index every local customer's next timer.
+        """After recovery (start-up, rebalance): index the next timer of every customer on the
+        partitions newly held; forget those of partitions no longer held.
 
-        Read off the event loop, and only each state's tail (timers.rebuild_timers): at 1M
-        customers a full decode of every state on the loop took long enough to miss heartbeats."""
+        Faust may recover more than once while a worker starts (a second rebalance as the group
+        settles): partitions already indexed and held since are not read again, so each recovery
+        costs only what it newly assigned. Read off the event loop, and only each state's tail
+        (timers.rebuild_timers): at 1M customers a full decode of every state on the loop took
+        long enough to miss heartbeats."""
         started = time.perf_counter()
         self._ticking.clear()
-        loop = asyncio.get_running_loop()
-        partitions = self.states.active_partitions()
-        index = await loop.run_in_executor(None, rebuild_timers, self.states, partitions)
-        self.processor.timers = index
-        metrics.TIMERS_PENDING.set(len(index))
-        logger.info("timers: %d rebuilt in %.2f s", len(index), time.perf_counter() - started)
+        timers = self.processor.timers
+        active = set(self.states.active_partitions())
+        for partition in timers.indexed() - active:
+            timers.drop(partition)
+        fresh = sorted(active - (timers.indexed() - self._reassigned))
+        self._reassigned.clear()
+        if fresh:
+            loop = asyncio.get_running_loop()
+            index = await loop.run_in_executor(None, rebuild_timers, self.states, fresh)
+            timers.absorb(index)
+        metrics.TIMERS_PENDING.set(len(timers))
+        logger.info(
+            "timers: %d rebuilt in %.2f s (%d of %d partitions read)",
+            len(timers),
+            time.perf_counter() - started,
+            len(fresh),
+            len(active),
+        )
+
+    def _on_assigned(self, partitions: set[int]) -> None:
+        # Newly assigned partitions are read again even if indexed: a partition that went to
+        # another worker and came back between two recoveries holds states changed elsewhere.
+        self._reassigned |= partitions
 
     def _redis_client(self) -> aioredis.Redis:
         if self.redis is None:

@@ -33,7 +33,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import faust
@@ -208,12 +208,18 @@ RESTORE_FETCH_BYTES = 16 * 1024**2
 
 
 def restore_ahead_of_faust(
-    app: faust.App, table: faust.TableT[bytes, bytes], bootstrap: str
+    app: faust.App,
+    table: faust.TableT[bytes, bytes],
+    bootstrap: str,
+    on_assigned: Callable[[set[int]], None] | None = None,
 ) -> None:
     """After each rebalance, before Faust's own recovery: bring every active partition's database
     up to its changelog's end (records after the persisted offset, one WriteBatch per fetched
     page, the offset with them). Faust's recovery then starts from that offset, with nothing or
-    little left; it still does the rest (standbys, records written meanwhile)."""
+    little left; it still does the rest (standbys, records written meanwhile).
+
+    ``on_assigned`` hears the table partitions newly assigned by each rebalance (before the
+    recovery that follows it)."""
     states = PartitionedTable(app, table)
     original = table.on_rebalance
 
@@ -221,6 +227,9 @@ def restore_ahead_of_faust(
         assigned: set[Any], revoked: set[Any], newly_assigned: set[Any], generation_id: int = 0
     ) -> None:
         await original(assigned, revoked, newly_assigned, generation_id)
+        if on_assigned is not None:
+            changelog = states.changelog_topic
+            on_assigned({tp.partition for tp in newly_assigned if tp.topic == changelog})
         started = time.perf_counter()
         applied = await states.restore(bootstrap)
         if applied:

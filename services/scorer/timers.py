@@ -70,6 +70,23 @@ class TimerIndex:
     def partitions(self) -> list[int]:
         return [p for p, heap in self._heaps.items() if heap]
 
+    def indexed(self) -> set[int]:
+        """Partitions loaded or scheduled on (empty ones included)."""
+        return set(self._heaps)
+
+    def drop(self, partition: int) -> None:
+        """Forget every timer of ``partition`` (revoked, or about to be reloaded)."""
+        for due, customer_id in self._heaps.pop(partition, []):
+            if self._due.get(customer_id) == due:
+                del self._due[customer_id]
+
+    def absorb(self, other: TimerIndex) -> None:
+        """Take over ``other``'s partitions, replacing what this index held for them."""
+        for partition, heap in other._heaps.items():
+            self.drop(partition)
+            self._heaps[partition] = heap
+        self._due.update(other._due)
+
     def clear(self) -> None:
         self._heaps.clear()
         self._due.clear()

@@ -102,3 +102,27 @@ def test_load_then_schedule_keeps_the_latest_due() -> None:
     index.load(0, [(50.0, "a"), (10.0, "b")])
     index.schedule(0, "b", 60.0)  # rescheduled: the loaded entry is stale
     assert index.pop_due(0, 100.0, 10) == [("a", 50.0), ("b", 60.0)]
+
+
+def test_absorb_replaces_the_partitions_it_brings_and_keeps_the_others() -> None:
+    live = TimerIndex()
+    live.load(0, [(50.0, "a"), (10.0, "b")])
+    live.load(1, [(20.0, "c")])
+    fresh = TimerIndex()
+    fresh.load(0, [(70.0, "a")])  # b is gone from partition 0, a moved on
+    live.absorb(fresh)
+    assert len(live) == 2
+    assert live.indexed() == {0, 1}
+    assert live.pop_due(0, 100.0, 10) == [("a", 70.0)]
+    assert live.pop_due(1, 100.0, 10) == [("c", 20.0)]
+
+
+def test_drop_forgets_a_partitions_timers_only() -> None:
+    index = TimerIndex()
+    index.load(0, [(50.0, "a")])
+    index.load(1, [(20.0, "c")])
+    index.drop(0)
+    assert index.indexed() == {1}
+    assert len(index) == 1
+    assert index.pop_due(0, 100.0, 10) == []
+    assert index.next_due(1) == 20.0
