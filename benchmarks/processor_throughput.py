@@ -14,7 +14,8 @@ generated once and cached under --cache-dir, so a --baseline run reads the very 
 Per workload and layout, in this process and this run:
   raw:        ``orjson.loads`` of every record value, counting events (the floor of touching each
               record in Python; best of RAW_REPEATS);
-  processor:  ``RecordProcessor.process([record])`` per record, as the agent calls it, clock
+  processor:  ``RecordProcessor.process([record])`` per record (``--batch N``: N consecutive
+              records split per partition, one call per partition, as the agent calls it), clock
               "stream", states kept as bytes in a dict behind ``TableStore`` (so every read and
               write pays the msgpack (de)serialisation a RocksDB table would).
 Figures: events/s and the ratio to raw. With --steps (default on) a second processor pass runs
@@ -155,20 +156,34 @@ def make_processor(table: dict[bytes, bytes]) -> Any:
     return processor
 
 
+def agent_batches(sources: list[Any], batch: int) -> list[list[Any]]:
+    """The calls the Faust agent makes: ``batch`` consecutive records (its take_events size),
+    split per partition in order of first appearance, one ``process`` call per partition."""
+    calls: list[list[Any]] = []
+    for start in range(0, len(sources), batch):
+        groups: dict[int, list[Any]] = {}
+        for source in sources[start : start + batch]:
+            groups.setdefault(source.partition, []).append(source)
+        calls.extend(groups.values())
+    return calls
+
+
 def processor_pass(
-    records: list[tuple[int, int, bytes, bytes]],
+    records: list[tuple[int, int, bytes, bytes]], batch: int = 1
 ) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, snapshots, alerts) of the processor over the records."""
+    """(wall s, CPU s, snapshots, alerts) of the processor over the records, ``batch`` records
+    per agent batch (1: one ``process`` call per record)."""
     from vitals.scorer.processor import SourceRecord
 
     table: dict[bytes, bytes] = {}
     processor = make_processor(table)
     sources = [SourceRecord("events", p, o, k, v) for p, o, k, v in records]
+    calls = agent_batches(sources, batch)
     snapshots = alerts = 0
     gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
-    for source in sources:
-        out = processor.process([source])
+    for call in calls:
+        out = processor.process(call)
         snapshots += len(out.snapshots)
         alerts += len(out.alerts)
     return time.perf_counter() - started, time.process_time() - cpu, snapshots, alerts
@@ -261,13 +276,13 @@ class StepTimer:
 
 
 def steps_pass(
-    records: list[tuple[int, int, bytes, bytes]], events: int
+    records: list[tuple[int, int, bytes, bytes]], events: int, batch: int
 ) -> tuple[float, int, StepTimer]:
     """A processor pass with every step timed (CPU s of the pass, snapshots, the timers)."""
     timer = StepTimer()
     timer.install()
     try:
-        _, seconds, snapshots, _ = processor_pass(records)
+        _, seconds, snapshots, _ = processor_pass(records, batch)
     finally:
         timer.uninstall()
     return seconds, snapshots, timer
@@ -319,6 +334,10 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nworkload {name}: {records.events:,} events, {records.customers:,} customers")
         if args.max_events:
             print(f"  (each layout cut to its first records holding <= {args.max_events:,} events)")
+        if args.batch > 1:
+            print(
+                f"  (records processed {args.batch:,} at a time, per partition, as the agent does)"
+            )
         print(
             f"  {'layout':<14} {'pass':<22} {'records':>10} {'wall s':>8} {'ev/s':>11} "
             f"{'× raw':>8} {'CPU s':>8} {'ev/CPU-s':>12} {'× raw':>8}"
@@ -328,7 +347,7 @@ def run(args: argparse.Namespace) -> None:
                 continue
             rows, n = prefix(all_rows, args.max_events)
             raw_wall, raw_cpu = min(raw_pass(rows) for _ in range(RAW_REPEATS))
-            wall, cpu, snapshots, alerts = processor_pass(rows)
+            wall, cpu, snapshots, alerts = processor_pass(rows, args.batch)
             print(
                 f"  {layout:<14} {'raw orjson.loads':<22} {len(rows):>10,} {raw_wall:>8.2f} "
                 f"{n / raw_wall:>11,.0f} {1.0:>8.3f} {raw_cpu:>8.2f} {n / raw_cpu:>12,.0f} "
@@ -342,7 +361,7 @@ def run(args: argparse.Namespace) -> None:
                 flush=True,
             )
             if args.steps:
-                step_s, step_snaps, timer = steps_pass(rows, n)
+                step_s, step_snaps, timer = steps_pass(rows, n, args.batch)
                 print_steps(f"{name}/{layout}", step_s, n, step_snaps, timer)
                 print()
 
@@ -354,6 +373,13 @@ def main() -> None:
     parser.add_argument("--workloads", default="today,realistic")
     parser.add_argument("--layouts", default="", help="comma list (single,envelope-250); all")
     parser.add_argument("--no-steps", dest="steps", action="store_false")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="records per agent batch, split per partition as the Faust agent does (the scorer "
+        "takes up to 2,000); 1 = one process() call per record",
+    )
     parser.add_argument(
         "--max-events",
         type=int,

@@ -24,7 +24,7 @@ from .reasons import Reason, days_phrase
 from .usage import UsageMeasures
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Health:
     value: float
     band: str

@@ -18,7 +18,7 @@ from .usage import UsageMeasures, tenure_days, trend_at
 STAGES = ("onboarding", "growth", "stable", "decline", "churned", "reactivated")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StageInputs:
     tenure_days: float
     trend: float | None

@@ -16,7 +16,7 @@ from .state import CustomerState
 RepurchaseStatus = Literal["ok", "overdue", "lapsed", "n/a"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Repurchase:
     ratio: float | None
     status: RepurchaseStatus

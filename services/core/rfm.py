@@ -27,7 +27,7 @@ SEGMENTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rfm:
     r: int
     f: int

@@ -25,7 +25,7 @@ from .usage import UsageMeasures
 QUIET_HALF_DAYS = 14.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Risk:
     value: float
     band: str

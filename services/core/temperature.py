@@ -31,7 +31,7 @@ from .state import CustomerState
 EPSILON = 1e-6
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Temperature:
     value: float
     band: str

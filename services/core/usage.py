@@ -28,7 +28,7 @@ MIN_RATE_FOR_TREND = 0.05
 MIN_FILL = 1.0 - 2.0 ** (-1.0 / 28.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageMeasures:
     short_rate: float  # events/day, short half-life
     long_rate: float  # events/day, long half-life (the customer's own baseline)

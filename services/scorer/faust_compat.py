@@ -38,7 +38,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import faust
@@ -336,11 +336,19 @@ RESTORE_MAX_RECORDS = 20_000
 RESTORE_FETCH_BYTES = 16 * 1024**2
 
 
-def restore_ahead_of_faust(app: faust.App, table: TableT[bytes, bytes], bootstrap: str) -> None:
+def restore_ahead_of_faust(
+    app: faust.App,
+    table: TableT[bytes, bytes],
+    bootstrap: str,
+    on_assigned: Callable[[set[int]], None] | None = None,
+) -> None:
     """After each rebalance, before Faust's own recovery: bring every active partition's database
     up to its changelog's end (records after the persisted offset, one WriteBatch per fetched
     page, the offset with them). Faust's recovery then starts from that offset, with nothing or
-    little left; it still does the rest (standbys, records written meanwhile)."""
+    little left; it still does the rest (standbys, records written meanwhile).
+
+    ``on_assigned`` hears the table partitions newly assigned by each rebalance (before the
+    recovery that follows it)."""
     states = PartitionedTable(app, table)
     original = table.on_rebalance
 
@@ -348,6 +356,9 @@ def restore_ahead_of_faust(app: faust.App, table: TableT[bytes, bytes], bootstra
         assigned: set[Any], revoked: set[Any], newly_assigned: set[Any], generation_id: int = 0
     ) -> None:
         await original(assigned, revoked, newly_assigned, generation_id)
+        if on_assigned is not None:
+            changelog = states.changelog_topic
+            on_assigned({tp.partition for tp in newly_assigned if tp.topic == changelog})
         started = time.perf_counter()
         applied = await states.restore(bootstrap)
         if applied:

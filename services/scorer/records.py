@@ -26,7 +26,7 @@ MAX_ENVELOPE_EVENTS = 10_000
 MAX_DEAD_PAYLOAD_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     """An event (or a whole record) that cannot be scored, and why."""
 
@@ -35,7 +35,7 @@ class Rejected:
     payload: Any  # the offending JSON value (or the raw bytes decoded as text)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decoded:
     events: list[tuple[int, Event]]
     rejected: list[Rejected]

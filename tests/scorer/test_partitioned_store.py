@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import msgpack
@@ -90,6 +91,7 @@ def test_rebuild_indexes_every_partition_asked_for() -> None:
     backend.dbs[1] = {b"c": state("c", 1, 20.0).to_bytes(), b"d": state("d", 1, 0.0).to_bytes()}
     backend.dbs[2] = {b"e": state("e", 2, 5.0).to_bytes()}
     index = rebuild_timers(backend, [0, 1])
+    assert index is not None
     assert len(index) == 3  # no timer for d; partition 2 not ours
     assert index.next_due(0) == 10.0
     assert index.pop_due(0, 100.0, 10) == [("b", 10.0), ("a", 30.0)]
@@ -102,3 +104,44 @@ def test_load_then_schedule_keeps_the_latest_due() -> None:
     index.load(0, [(50.0, "a"), (10.0, "b")])
     index.schedule(0, "b", 60.0)  # rescheduled: the loaded entry is stale
     assert index.pop_due(0, 100.0, 10) == [("a", 50.0), ("b", 60.0)]
+
+
+def test_absorb_replaces_the_partitions_it_brings_and_keeps_the_others() -> None:
+    live = TimerIndex()
+    live.load(0, [(50.0, "a"), (10.0, "b")])
+    live.load(1, [(20.0, "c")])
+    fresh = TimerIndex()
+    fresh.load(0, [(70.0, "a")])  # b is gone from partition 0, a moved on
+    live.absorb(fresh)
+    assert len(live) == 2
+    assert live.indexed() == {0, 1}
+    assert live.pop_due(0, 100.0, 10) == [("a", 70.0)]
+    assert live.pop_due(1, 100.0, 10) == [("c", 20.0)]
+
+
+def test_drop_forgets_a_partitions_timers_only() -> None:
+    index = TimerIndex()
+    index.load(0, [(50.0, "a")])
+    index.load(1, [(20.0, "c")])
+    index.drop(0)
+    assert index.indexed() == {1}
+    assert len(index) == 1
+    assert index.pop_due(0, 100.0, 10) == []
+    assert index.next_due(1) == 20.0
+
+
+def test_scheduling_alone_does_not_count_as_loaded() -> None:
+    index = TimerIndex()
+    index.schedule(3, "a", 10.0)
+    assert index.indexed() == set()
+    index.load(3, [])
+    assert index.indexed() == {3}
+
+
+def test_a_cancelled_rebuild_returns_nothing() -> None:
+    backend = Partitions()
+    backend.dbs[0] = {f"c{i}".encode(): state(f"c{i}", 0, 10.0).to_bytes() for i in range(5)}
+    cancel = threading.Event()
+    assert rebuild_timers(backend, [0], cancel) is not None
+    cancel.set()
+    assert rebuild_timers(backend, [0], cancel) is None
