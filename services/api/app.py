@@ -9,10 +9,11 @@ plain asyncio pool raised ``MaxConnectionsError`` -> HTTP 500s).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -38,6 +39,7 @@ from vitals.platform import problems
 from vitals.platform.apikeys import ApiKeys
 from vitals.platform.http_metrics import MetricsMiddleware, RequestMetrics
 from vitals.platform.settings import Settings
+from vitals.projector import codec
 from vitals.projector.connect import is_cluster
 from vitals.projector.reader import ScoreReader
 
@@ -52,6 +54,25 @@ REDIS_MAX_CONNECTIONS = 64
 REDIS_POOL_TIMEOUT_S = 5.0
 # Per-command socket timeout: a Redis that stops answering must not hang requests forever.
 REDIS_SOCKET_TIMEOUT_S = 5.0
+
+
+log = logging.getLogger("vitals.api")
+# A record this version cannot read stays so until an operator rebuilds: retry in a minute.
+UNREADABLE_RETRY_AFTER_S = 60
+
+
+async def _unreadable_record(request: Request, exc: Exception) -> Response:
+    """A stored record of another format (written by an older Vitals, before an upgrade) or
+    damaged: a 503 that says what fixes it, not a 500."""
+    log.error("unreadable projection record on %s: %s", request.url.path, exc)
+    return problems.problem(
+        503,
+        "Rebuild needed",
+        f"{exc}. The score projection in Redis holds records this version cannot read (written "
+        "by an older version, or damaged). Operators: run `vitals rebuild-redis`.",
+        slug="rebuild-needed",
+        headers={"Retry-After": str(UNREADABLE_RETRY_AFTER_S)},
+    )
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -118,6 +139,7 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
         settings.kafka_bootstrap, settings.scorer_app_id, settings.topic_events
     )
     problems.install(app)
+    app.add_exception_handler(codec.CorruptRecord, _unreadable_record)
     for module in (customers, at_risk, segments, status, alerts, destinations, rules, health, ui):
         app.include_router(module.router)
     app.include_router(growth.router)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import orjson
 from redis.asyncio import Redis
 
+from vitals.platform import keyspace as keys
+
 from .conftest import ClientFactory
 from .support import make_snapshot, seed
 
@@ -58,3 +60,24 @@ async def test_segments_counts_rfm_lifecycle_quadrant(api: ClientFactory, redis:
     assert body["rfm"] == {"general_retain": 1, "important_value": 2}
     assert body["lifecycle"] == {"decline": 2, "growth": 1}
     assert body["quadrant"] == {"at_risk": 2, "upsell": 1}
+
+
+async def test_a_record_written_by_an_older_version_is_503_rebuild_needed(
+    api: ClientFactory, redis: Redis
+) -> None:
+    # After an upgrade, Redis still holds the old record format until `vitals rebuild-redis`.
+    await seed(redis, [make_snapshot("acme", 10.0)])
+    layout = keys.Layout.for_client(redis)
+    await redis.setrange(layout.record("acme"), 0, b"1")  # the format byte of an older version
+    async with api() as client:
+        responses = [
+            await client.get("/v1/customers/acme"),
+            await client.get("/v1/customers/acme/history"),
+        ]
+    for response in responses:
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "60"
+        body = response.json()
+        assert body["type"] == "urn:vitals:problem:rebuild-needed"
+        assert "vitals rebuild-redis" in body["detail"]
