@@ -81,9 +81,16 @@ class View:
         ]
 
     def as_of(self) -> int | None:
-        """The last day the data reaches (event time), cut at ``until``: periods after it have not
-        happened yet and the one holding it may be in progress."""
-        days = self.data_days()
+        """The last day the data reaches (event time, over every cohort and day, not only the
+        filtered ones), cut at ``until``: periods after it have not happened yet and the one
+        holding it may be in progress."""
+        days = [
+            int(key.partition("|")[0])
+            for metric, cells in self.aggregates.items()
+            if not metric.startswith("exp:")
+            for key in cells
+            if not key.startswith(NOW)
+        ]
         if not days:
             return None
         return min(max(days), self.until) if self.until is not None else max(days)
@@ -183,12 +190,18 @@ def lvr(current: int, previous: int | None) -> float | None:
     return lvr_float(current, previous)
 
 
+# A pace read off the first day or two of a month swings by hundreds of percent (one busy day
+# times 31): a run rate needs this share of its period covered.
+MIN_RUN_RATE_COVERAGE = 0.25
+
+
 def lvr_run_rate(
     qualified: int, days_covered: int, days_in_period: int, previous: int | None
 ) -> float | None:
     """LVR of a partial period at its pace so far: qualified × days in period ÷ days covered,
-    against the whole previous period; None without a whole previous period or any day covered."""
-    if days_covered <= 0:
+    against the whole previous period; None without a whole previous period or before
+    ``MIN_RUN_RATE_COVERAGE`` of the period is covered."""
+    if days_covered <= 0 or days_covered < MIN_RUN_RATE_COVERAGE * days_in_period:
         return None
     return lvr_float(qualified * days_in_period / days_covered, previous)
 

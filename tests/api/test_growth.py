@@ -33,6 +33,12 @@ async def test_funnel_counts_entries_rates_and_lvr_per_month(
     assert rows["2026-03"]["days_in_period"] == 31
     assert rows["2026-03"]["days_covered"] == 10  # data up to March 10th
     assert rows["2026-02"]["lvr_run_rate_pct"] is None
+    # Data up to March 3rd only: three days of a month are too few for a pace.
+    async with api() as client:
+        early = (await client.get("/v1/funnel", params={"until": "2026-03-03"})).json()
+    march = early["periods"][-1]
+    assert march["partial"] and march["days_covered"] == 3
+    assert march["lvr_pct"] is None and march["lvr_run_rate_pct"] is None
     assert rows["2026-02"]["cost_per_sql"] == 900.0
     assert rows["2026-03"]["conversions_fast"] == 1
     assert body["current"]["customer"] == 1 and body["current"]["visitor"] == 1
