@@ -222,14 +222,19 @@ async def publish_new_decisions(
             ):
                 recorded += 1
                 DECISIONS.inc()
+                interval = ", ".join(
+                    "unbounded" if bound is None else f"{bound:+.4f}"
+                    for bound in effect["always_valid_interval"]
+                )
+                # At warning level: a decision is rare and wanted in a worker run at `warn`.
                 logger.warning(
-                    "experiment %s: %s on %s (effect %+.4f, always-valid interval %s); "
+                    "experiment %s: %s on %s (effect %+.4f, always-valid interval [%s]); "
                     "alert %s published",
                     name,
                     effect["decision"],
                     effect["decided_on"],
                     effect["effect"],
-                    effect["always_valid_interval"],
+                    interval,
                     alert["alert_id"],
                 )
     return recorded
