@@ -39,9 +39,8 @@ from vitals.platform import problems
 from vitals.platform.apikeys import ApiKeys
 from vitals.platform.http_metrics import MetricsMiddleware, RequestMetrics
 from vitals.platform.settings import Settings
-from vitals.projector import codec
 from vitals.projector.connect import is_cluster
-from vitals.projector.reader import ScoreReader
+from vitals.projector.reader import CorruptRecord, ScoreReader
 
 # Latency buckets in seconds: p99 ≈ 2 ms for Redis-backed reads at 1k req/s (docs/measurements.md),
 # so the low end is fine-grained; the top catches the /v1/status Kafka round trips (timeout 3 s).
@@ -139,7 +138,7 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
         settings.kafka_bootstrap, settings.scorer_app_id, settings.topic_events
     )
     problems.install(app)
-    app.add_exception_handler(codec.CorruptRecord, _unreadable_record)
+    app.add_exception_handler(CorruptRecord, _unreadable_record)
     for module in (customers, at_risk, segments, status, alerts, destinations, rules, health, ui):
         app.include_router(module.router)
     app.include_router(growth.router)

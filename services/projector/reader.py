@@ -44,6 +44,11 @@ from redis.asyncio.cluster import RedisCluster
 from vitals.platform import keyspace as keys
 from vitals.platform.keyspace import Order
 from vitals.projector import codec
+from vitals.projector.codec import CorruptRecord
+
+# What a read raises on a stored record this version cannot read (an older format, damaged): part
+# of the reader's interface, so its callers need not know the codec.
+__all__ = ["CorruptRecord", "ScoreReader"]
 
 # Largest page a client may ask for: one page is one Lua call per shard holding Redis for its
 # duration, and 200 snapshots (~300 KB of JSON) is more than a screen shows.
