@@ -2,10 +2,11 @@
 
 A list page (GET /v1/at-risk) stays the same bytes until the projector applies a batch, and a
 dashboard asks for the same few pages (the top of the default list, an owner's list) far more
-often than the book changes. One customer's snapshot is not cached: it is one key read already. The writer's script publishes on ``keys.changes_channel`` after every
-batch that changed something (projector/writer.py; the rebuild's delete publishes too), and
-``PageCache.follow`` drops the whole cache on each message: no entry outlives a change by more than
-the Pub/Sub delivery (sub-millisecond on one host).
+often than the book changes. One customer's snapshot is not cached: it is one key read already.
+The writer's script publishes on ``keys.changes_channel`` after every batch that changed something
+(projector/writer.py; the rebuild's delete publishes too), and ``PageCache.follow`` drops the whole
+cache on each message: no entry outlives a change by more than the Pub/Sub delivery
+(sub-millisecond on one host).
 
 * A read that started before a change and finished after it is not stored: ``put`` takes the
   generation seen before the read and refuses the entry when a change came in between.
