@@ -30,8 +30,8 @@ from vitals.core.params import DEFAULT_PARAMS
 from vitals.core.snapshot import evaluate
 from vitals.core.state import CustomerState
 from vitals.growth.config import DEFAULT_GROWTH
-from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
+from vitals.growth.processor import snapshot_of
 from vitals.growth.state import GrowthState
 
 _spec = importlib.util.spec_from_file_location(
@@ -102,8 +102,7 @@ def main() -> None:
             for cid in changed:
                 state = growth_states[cid]
                 state.to_bytes()
-                facts(state, DEFAULT_GROWTH)
-                arrival(state, DEFAULT_GROWTH)
+                snapshot_of(state, DEFAULT_GROWTH)
 
     core_states: dict[str, CustomerState] = {}
 

@@ -11,14 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # metric -> "day|slot" -> total
 Aggregates = dict[str, dict[str, int]]
+V = TypeVar("V")
 
 
 def split(fact: str) -> tuple[str, str]:
     metric, _, rest = fact.partition("|")
     return metric, rest
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an entity contributes: its facts, and what the K-factor reads of it as a referrer
+    (arrival as a customer, acquisition cohort)."""
+
+    entity: str
+    version: int
+    facts: dict[str, int]
+    arrival: float | None
+    cohort: str | None
 
 
 @dataclass
@@ -28,9 +42,15 @@ class Totals:
     metrics: Aggregates = field(default_factory=dict)
     entities: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
     arrivals: dict[str, float] = field(default_factory=dict)
+    cohorts: dict[str, str] = field(default_factory=dict)
 
     def apply(
-        self, entity: str, version: int, facts: dict[str, int], arrival: float | None = None
+        self,
+        entity: str,
+        version: int,
+        facts: dict[str, int],
+        arrival: float | None = None,
+        cohort: str | None = None,
     ) -> bool:
         stored = self.entities.get(entity)
         if stored is not None and stored[0] > version:
@@ -49,9 +69,20 @@ class Totals:
                     if not bucket:
                         del self.metrics[metric]
         self.entities[entity] = (version, dict(facts))
-        if arrival is not None:
-            self.arrivals[entity] = arrival
+        _keep(self.arrivals, entity, arrival)
+        _keep(self.cohorts, entity, cohort)
         return True
+
+    def apply_snapshot(self, snap: Snapshot) -> bool:
+        return self.apply(snap.entity, snap.version, snap.facts, snap.arrival, snap.cohort)
+
+
+def _keep(cards: dict[str, V], entity: str, value: V | None) -> None:
+    """Set or clear an entity's field, as the script's HSET/HDEL does."""
+    if value is None:
+        cards.pop(entity, None)
+    else:
+        cards[entity] = value
 
 
 def from_facts(all_facts: Iterable[dict[str, int]]) -> Aggregates:

@@ -17,6 +17,8 @@ Metrics (value 1 unless said):
 - ``aarrr:<stage>`` on the day reached; ``aarrr_now:<stage>``; ``act:conv`` on the acquisition
   day if activated.
 - ``kref`` (slot: referrer) on a referred customer's arrival day; ``kref_ts`` its arrival (s).
+  Referral facts are slotted by referrer, not cohort: the K-factor's cohort filter reads each
+  referrer's own cohort (``referrer_cohort``), kept beside its arrival in the projection.
 - ``exp:<experiment>:<arm>:<n|conv|ret|churn|rev|rev2>`` on the assignment day: assigned, and
   outcomes within the horizon (revenue in cents; rev2: squared revenue in whole units).
 """
@@ -172,3 +174,12 @@ def _experiment_facts(
 def arrival(state: GrowthState, config: GrowthConfig) -> float | None:
     """When the entity became a customer (the K-factor's cycle time reads referrers' arrivals)."""
     return stage_entries(state, config).get("customer")
+
+
+def referrer_cohort(state: GrowthState, arrived: float | None) -> str | None:
+    """The acquisition cohort of an entity that can be counted as a referrer (it sent an invite,
+    or it became a customer: ``arrived``), for the K-factor's cohort filter; None otherwise (a
+    cohort per entity would cost Redis a field for every lead)."""
+    if state.first_ts is None or (arrived is None and state.first_invite_ts is None):
+        return None
+    return cohort_of(state.first_ts)

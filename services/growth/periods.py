@@ -62,6 +62,27 @@ class Period:
             return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
         return start.isoformat()
 
+    def first_day(self, label: str) -> int:
+        """The first day of the period ``label`` names; ValueError if it names none of this
+        kind (e.g. a month label for quarters, or a week label that is not a Monday)."""
+        try:
+            if self.kind == "month":
+                day = day_number(f"{label}-01")
+            elif self.kind == "quarter":
+                year, _, quarter = label.partition("-Q")
+                day = day_number(f"{year}-{3 * int(quarter) - 2:02d}-01")
+            else:
+                day = day_number(label)
+        except ValueError:
+            day = None
+        if day is None or self.label(day) != label:
+            raise ValueError(f"{label!r} is not a {self.name} period label")
+        return day
+
+    @property
+    def name(self) -> str:
+        return f"days:{self.days}" if self.kind == "days" else self.kind
+
     def labels(self, first_day: int, last_day: int) -> list[str]:
         out, day = [], self.start(first_day)
         while day <= last_day:

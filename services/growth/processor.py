@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, MutableMapping
 
 from vitals.scorer.records import decode_record
 
+from .aggregate import Snapshot
 from .config import GrowthConfig
-from .facts import arrival, facts
+from .facts import arrival, facts, referrer_cohort
 from .fold import apply_growth_event
-from .projection import Snapshot
 from .state import GrowthState
 
 # Every event type is folded: support, feedback and profile events move only first/last seen,
@@ -72,16 +72,36 @@ class GrowthProcessor:
                 if status != "unchanged":
                     stored.add(cid)
         publish = set(states) if self._clock() < self._heal_until else changed
-        snapshots = [
-            Snapshot(
-                cid,
-                states[cid].version,
-                facts(states[cid], self.config),
-                arrival(states[cid], self.config),
-            )
-            for cid in sorted(publish)
-        ]
+        snapshots = [snapshot_of(states[cid], self.config) for cid in sorted(publish)]
         # After facts(): it refreshes the state's facts_due cache, which is stored with it.
         for cid in stored | changed:
             self.table[cid.encode()] = states[cid].to_bytes()
         return snapshots
+
+    def process_each(
+        self, values: Iterable[tuple[int, bytes | None]]
+    ) -> tuple[list[Snapshot], list[int]]:
+        """``process`` one record at a time, for a batch that keeps failing as a whole: a record
+        that raises is left out and the others are kept. Returns the snapshots in order (an
+        entity may come more than once; the projection keeps the latest version) and the
+        positions of the records that failed."""
+        snapshots: list[Snapshot] = []
+        failed: list[int] = []
+        for position, item in enumerate(values):
+            try:
+                snapshots += self.process([item])
+            except Exception:
+                failed.append(position)
+        return snapshots, failed
+
+
+def snapshot_of(state: GrowthState, config: GrowthConfig) -> Snapshot:
+    """What the projection keeps of an entity: its facts, and what K-factor reads of a referrer."""
+    arrived = arrival(state, config)
+    return Snapshot(
+        state.entity_id,
+        state.version,
+        facts(state, config),
+        arrived,
+        referrer_cohort(state, arrived),
+    )

@@ -6,6 +6,8 @@ Layout (``G`` = ``vitals:growth:``):
     G m:{metric}        hash  "day|slot" -> total (facts.py names the metrics)
     G metrics           set   every metric with a hash (so a read needs no SCAN)
     G arrival           hash  entity -> customer arrival time (K-factor cycle time)
+    G cohort            hash  entity -> acquisition cohort, for possible referrers (K-factor's
+                              cohort filter; facts.referrer_cohort)
     G decisions         hash  "experiment|arm" -> JSON of the first decision (the alert record)
 
 Guarantee: at-least-once in, exact out. ``APPLY`` replaces an entity's facts atomically (totals
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ from redis.asyncio import Redis
 
 from vitals.platform.keyspace import GROWTH_PREFIX
 
-from .aggregate import Aggregates
+from .aggregate import Aggregates, Snapshot
 
 logger = logging.getLogger("vitals.growth")
 
@@ -34,8 +35,9 @@ PREFIX = GROWTH_PREFIX
 APPLY = """
 local prefix = ARGV[1]
 local applied = 0
-for i = 2, #ARGV, 4 do
-  local entity, version, raw, arrival = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
+for i = 2, #ARGV, 5 do
+  local entity, version, raw = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local arrival, cohort = ARGV[i + 3], ARGV[i + 4]
   local ekey = prefix .. 'e:' .. entity
   local stored = redis.call('HGET', ekey, 'v')
   if (not stored) or tonumber(stored) <= version then
@@ -61,24 +63,18 @@ for i = 2, #ARGV, 4 do
       if old[fact] == nil and value ~= 0 then move(fact, value) end
     end
     redis.call('HSET', ekey, 'v', version, 'f', raw)
-    if arrival ~= '' then
-      redis.call('HSET', prefix .. 'arrival', entity, arrival)
-    else
-      redis.call('HDEL', prefix .. 'arrival', entity)
+    for _, card in ipairs({{'arrival', arrival}, {'cohort', cohort}}) do
+      if card[2] ~= '' then
+        redis.call('HSET', prefix .. card[1], entity, card[2])
+      else
+        redis.call('HDEL', prefix .. card[1], entity)
+      end
     end
     applied = applied + 1
   end
 end
 return applied
 """
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    entity: str
-    version: int
-    facts: dict[str, int]
-    arrival: float | None
 
 
 class GrowthProjection:
@@ -98,6 +94,7 @@ class GrowthProjection:
                 snap.version,
                 orjson.dumps(snap.facts).decode() if snap.facts else "{}",
                 "" if snap.arrival is None else repr(snap.arrival),
+                snap.cohort or "",
             ]
         if len(args) == 1:
             return 0
@@ -123,6 +120,13 @@ class GrowthProjection:
             return {}
         values = await self.redis.hmget(self.prefix + "arrival", wanted)
         return {e: float(v) for e, v in zip(wanted, values, strict=True) if v is not None}
+
+    async def cohorts(self, entities: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(entities))
+        if not wanted:
+            return {}
+        values = await self.redis.hmget(self.prefix + "cohort", wanted)
+        return {e: _text(v) for e, v in zip(wanted, values, strict=True) if v is not None}
 
     async def record_decision(self, experiment: str, arm: str, record: dict[str, Any]) -> bool:
         """Store the first decision of (experiment, arm); True when this call stored it."""

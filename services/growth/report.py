@@ -12,6 +12,7 @@ from typing import Any
 from vitals.core.decay import SECONDS_PER_DAY
 
 from .aggregate import Aggregates
+from .budget import Budget
 from .facts import AARRR, MQL_TARGETS, NOW
 from .groups import GROUPS
 from .periods import Period
@@ -25,6 +26,10 @@ CONVERSIONS: tuple[tuple[str, str, str], ...] = (
 
 def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+def _cost_per(spend: float | None, count: int) -> float | None:
+    return spend / count if spend is not None and count else None
 
 
 class View:
@@ -123,7 +128,7 @@ class View:
         return list(self.period_starts())
 
 
-def funnel(view: View, budget: float | None = None) -> dict[str, Any]:
+def funnel(view: View, budget: Budget | None = None) -> dict[str, Any]:
     """Stage entries, pair conversions, LVR, fast/old conversions and cost per SQL per period;
     the current stage counts and the mean time in each stage."""
     starts = view.period_starts()
@@ -163,7 +168,7 @@ def funnel(view: View, budget: float | None = None) -> dict[str, Any]:
                 ),
                 "conversions_fast": fast.get(label, 0),
                 "conversions_old": old.get(label, 0),
-                "cost_per_sql": (budget / sql) if budget is not None and sql else None,
+                "cost_per_sql": _cost_per(budget.of(label) if budget else None, sql),
             }
         )
         previous = None if partial else qualified
@@ -251,12 +256,14 @@ def _label_order(period: Period) -> Any:
     return lambda label: label
 
 
-def growth(view: View, arrivals: Mapping[str, float]) -> dict[str, Any]:
+def growth(view: View, arrivals: Mapping[str, float], cohorts: Mapping[str, str]) -> dict[str, Any]:
     """AARRR per period, activation rate by acquisition period, K-factor and viral cycle time.
 
     K-factor per period = customers who arrived through a referral that period ÷ distinct
     customers who referred them; cycle time = mean days from each referrer's own arrival to the
     arrival of the customer they brought (``arrivals``: referrer -> arrival time, for those known).
+    With a cohort filter, only referrers of that acquisition cohort count (``cohorts``: referrer
+    -> its cohort, for those known; a referrer never seen itself has none and is left out).
     """
     labels = view.labels()
     reached = {stage: view.by_period(f"aarrr:{stage}") for stage in AARRR}
@@ -265,6 +272,8 @@ def growth(view: View, arrivals: Mapping[str, float]) -> dict[str, Any]:
     referred_ts = view.cells("kref_ts", by_slot=True)
     per_period: dict[str, dict[str, Any]] = {}
     for (day, referrer), count in referred.items():
+        if view.cohort is not None and cohorts.get(referrer) != view.cohort:
+            continue
         label = view.period.label(day)
         slot = per_period.setdefault(label, {"brought": 0, "referrers": set(), "cycle": []})
         slot["brought"] += count

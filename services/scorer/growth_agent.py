@@ -44,12 +44,13 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from vitals.growth.aggregate import Snapshot
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
 from vitals.growth.decision_alert import decision_alert
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
 from vitals.growth.processor import GrowthProcessor
-from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.growth.projection import GrowthProjection
 from vitals.platform.cli_options import faust_loglevel_option
 from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
@@ -70,7 +71,8 @@ FOLD_RETRY_MIN_S = 0.5
 
 GROWTH_EVENTS = Counter("vitals_growth_records_total", "Records folded by the growth agent")
 FOLD_FAILURES = Counter(
-    "vitals_growth_failed_batches_total", "Growth batches skipped after every retry failed"
+    "vitals_growth_failed_records_total",
+    "Records the growth worker skipped: their fold failed alone, after the batch's retries",
 )
 DECISIONS = Counter(
     "vitals_growth_experiment_decisions_total", "Experiment arms that reached a decision"
@@ -142,13 +144,12 @@ class GrowthAgent:
             except Exception:
                 if attempt == FOLD_ATTEMPTS:
                     logger.exception(
-                        "growth: a batch of %d records failed %d times; skipped (its entities' "
-                        "facts reach Redis with their next change)",
+                        "growth: a batch of %d records failed %d times; folding "
+                        "its records one by one",
                         len(group),
                         attempt,
                     )
-                    FOLD_FAILURES.inc()
-                    return []
+                    return self._fold_each(group)
                 logger.warning("growth: a batch failed (attempt %d), retrying", attempt)
                 # Part of the batch may be stored already and would look unchanged on the retry:
                 # publish every touched entity for a while.
@@ -156,6 +157,25 @@ class GrowthAgent:
             await asyncio.sleep(delay)
             delay *= 2
         return []
+
+    def _fold_each(self, group: list[faust.EventT[bytes]]) -> list[Snapshot]:
+        """The last resort for a batch that keeps failing: fold its records one by one, so one
+        record that cannot be folded costs that record, not the batch."""
+        with filing_under(group[-1]):
+            snapshots, failed = self.processor.process_each(
+                (e.message.partition, e.value) for e in group
+            )
+        for position in failed:
+            message = group[position].message
+            logger.error(
+                "growth: record %s[%d]@%d could not be folded; skipped (its entity's facts "
+                "reach Redis with its next change)",
+                message.topic,
+                message.partition,
+                message.offset,
+            )
+        FOLD_FAILURES.inc(len(failed))
+        return snapshots
 
     async def _write(self, snapshots: list[Snapshot]) -> None:
         """Write to Redis, retrying while it is unreachable: the records are not acked (and

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from .conftest import ClientFactory
-from .growth_seed import seed
+from .growth_seed import MAR, event, seed
 
 
 async def test_funnel_counts_entries_rates_and_lvr_per_month(
@@ -69,6 +69,54 @@ async def test_funnel_cohort_and_period_filters(api: ClientFactory, redis: Redis
     assert bad.status_code == 400
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert "days:N" in bad.json()["detail"]
+
+
+async def test_budget_per_period_and_for_every_period(api: ClientFactory, redis: Redis) -> None:
+    await seed(redis)
+    async with api() as client:
+
+        async def cost_per_sql(budget: str, period: str = "month") -> dict[str, float | None]:
+            params = {"budget": budget, "period": period}
+            body = (await client.get("/v1/funnel", params=params)).json()
+            return {r["period"]: r["cost_per_sql"] for r in body["periods"]}
+
+        # One SQL in February (lead-a), none in January or March.
+        assert (await cost_per_sql("2026-02:450"))["2026-02"] == 450.0
+        assert (await cost_per_sql("2026-01:999"))["2026-02"] is None
+        assert (await cost_per_sql("300, 2026-02:450"))["2026-02"] == 450.0
+        assert (await cost_per_sql("300,2026-01:10"))["2026-02"] == 300.0
+        assert (await cost_per_sql("2026-Q1:600", "quarter"))["2026-Q1"] == 600.0
+        for wrong, why in [
+            ("2026-Q1:600", "not a month period label"),
+            ("lots", "must be a number"),
+            ("-5", "must be a finite number >= 0"),
+            ("2026-02:1,2026-02:2", "names 2026-02 twice"),
+            ("1,2", "two amounts"),
+        ]:
+            bad = await client.get("/v1/funnel", params={"budget": wrong})
+            assert bad.status_code == 400, wrong
+            assert why in bad.json()["detail"], (wrong, bad.json())
+
+
+async def test_k_factor_with_a_cohort_counts_the_referrers_of_that_cohort(
+    api: ClientFactory, redis: Redis
+) -> None:
+    # lead-c (February cohort), referred by lead-a (January cohort), buys in March.
+    await seed(redis, event(20, "lead-c", "purchase", MAR, amount=80.0))
+
+    async def march(**params: str) -> dict[str, object]:
+        async with api() as client:
+            body = (await client.get("/v1/growth", params=params)).json()
+        return next(r for r in body["periods"] if r["period"] == "2026-03")
+
+    everyone, referrers_cohort, referred_cohort = (
+        await march(),
+        await march(cohort="2026-01"),
+        await march(cohort="2026-02"),
+    )
+    assert everyone["referred_customers"] == 1 and everyone["k_factor"] == 1.0
+    assert referrers_cohort["referred_customers"] == 1 and referrers_cohort["k_factor"] == 1.0
+    assert referred_cohort["referred_customers"] == 0 and referred_cohort["k_factor"] is None
 
 
 async def test_groups_growth_and_experiments(api: ClientFactory, redis: Redis) -> None:

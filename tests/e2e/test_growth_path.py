@@ -18,8 +18,8 @@ from vitals.core.events import parse_event
 from vitals.core.growth_events import GROWTH_EVENT_TYPES
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import DEFAULT_GROWTH
-from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
+from vitals.growth.processor import snapshot_of
 from vitals.growth.projection import GrowthProjection
 from vitals.growth.state import GrowthState
 from vitals.platform.settings import Settings
@@ -94,7 +94,7 @@ def pure_fold(events: list[dict[str, Any]]) -> Totals:
         state = states.setdefault(event.customer_id, GrowthState(event.customer_id))
         apply_growth_event(state, event, DEFAULT_GROWTH)
     for s in states.values():
-        expected.apply(s.entity_id, s.version, facts(s, DEFAULT_GROWTH), arrival(s, DEFAULT_GROWTH))
+        expected.apply_snapshot(snapshot_of(s, DEFAULT_GROWTH))
     assert expected.metrics["enter:customer"]
     return expected
 
@@ -115,6 +115,7 @@ async def test_growth_totals_in_redis_equal_the_pure_fold_despite_resends(
 
             await await_totals(redis, projection, expected, "growth totals to match the fold")
         assert await projection.arrivals(expected.arrivals) == expected.arrivals
+        assert await projection.cohorts(expected.cohorts) == expected.cohorts
     finally:
         await redis.aclose()
 
@@ -156,6 +157,7 @@ async def test_growth_worker_killed_and_restarted_next_to_a_scorer_both_end_exac
                         scores, engine, SETTLED_TIMEOUT_S, "every customer scored"
                     )
         assert await projection.arrivals(expected.arrivals) == expected.arrivals
+        assert await projection.cohorts(expected.cohorts) == expected.cohorts
         assert await topic_size(settings, settings.topic_scores) > 0
     finally:
         await redis.aclose()

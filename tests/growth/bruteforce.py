@@ -144,6 +144,8 @@ def metrics(events: list[Event], config: GrowthConfig) -> tuple[dict[str, Any], 
         invites = [e.ts for e in evs if e.type == "referral" and e.name == "invite_sent"]
         if invites:
             reached["referral"] = min(invites)
+        if invites or "customer" in ent:  # a possible referrer: its cohort is kept
+            out["referrer_cohort"][entity] = month(evs[0].ts)
         for stage, ts in reached.items():
             out[f"aarrr:{stage}"][month(ts)] += 1
         if "activation" in reached:

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from vitals.core.events import Event
 from vitals.growth import report
 from vitals.growth.aggregate import Totals
+from vitals.growth.budget import Budget
 from vitals.growth.config import GrowthConfig
 from vitals.growth.experiments import _arm_totals
-from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
 from vitals.growth.periods import Period
+from vitals.growth.processor import snapshot_of
 from vitals.growth.state import STAGES, GrowthState
 
 from . import bruteforce
@@ -40,12 +41,12 @@ def incremental(delivered: list[Event], config: GrowthConfig, stale_every: int) 
         # Like the processor: a snapshot only when a fact may have changed.
         if apply_growth_event(state, event, config) != "changed":
             continue
-        snapshot = (state.entity_id, state.version, facts(state, config), arrival(state, config))
-        totals.apply(*snapshot)
+        snapshot = snapshot_of(state, config)
+        totals.apply_snapshot(snapshot)
         if index % stale_every == 0:
             stale.append(snapshot)
     for snapshot in stale:
-        totals.apply(*snapshot)
+        totals.apply_snapshot(snapshot)
     return totals
 
 
@@ -59,8 +60,8 @@ def _day(day: int) -> date:
     return date(1970, 1, 1) + timedelta(days=day)
 
 
-def _month_view(totals: Totals) -> report.View:
-    return report.View(totals.metrics, Period.parse("month"))
+def _month_view(totals: Totals, cohort: str | None = None) -> report.View:
+    return report.View(totals.metrics, Period.parse("month"), cohort)
 
 
 @RUNS
@@ -69,7 +70,7 @@ def test_funnel_matches_brute_force(case: tuple[list[Event], list[Event], int]) 
     events, delivered, stale_every = case
     totals = incremental(delivered, CONFIG, stale_every)
     expected, _ = bruteforce.metrics(events, CONFIG)
-    got = report.funnel(_month_view(totals), budget=1000.0)
+    got = report.funnel(_month_view(totals), Budget(every=1000.0))
     for row in got["periods"]:
         label = row["period"]
         for stage in STAGES:
@@ -140,8 +141,9 @@ def test_aarrr_activation_and_k_factor_match_brute_force(
     events, delivered, stale_every = case
     totals = incremental(delivered, CONFIG, stale_every)
     expected, arrivals = bruteforce.metrics(events, CONFIG)
-    got = report.growth(_month_view(totals), totals.arrivals)
+    got = report.growth(_month_view(totals), totals.arrivals, totals.cohorts)
     assert totals.arrivals == arrivals
+    assert totals.cohorts == expected["referrer_cohort"]
     pairs = expected["refpairs"]
     for row in got["periods"]:
         label = row["period"]
@@ -159,6 +161,31 @@ def test_aarrr_activation_and_k_factor_match_brute_force(
         weight = sum(n for _, n in gaps)
         expected_cycle = sum(g * n for g, n in gaps) / weight if weight else None
         assert row["cycle_days"] == (pytest.approx(expected_cycle) if weight else None)
+
+
+@RUNS
+@given(cases())
+def test_k_factor_of_a_cohort_counts_that_cohort_s_referrers_only(
+    case: tuple[list[Event], list[Event], int],
+) -> None:
+    events, delivered, stale_every = case
+    totals = incremental(delivered, CONFIG, stale_every)
+    expected, _ = bruteforce.metrics(events, CONFIG)
+    cohort_of = expected["referrer_cohort"]
+    pairs = expected["refpairs"]
+    # Every referrer's cohort, and one no referrer has (nothing counts there).
+    for cohort in {cohort_of.get(ref) for (_, ref, _) in pairs} - {None} | {"1999-01"}:
+        got = report.growth(_month_view(totals, cohort), totals.arrivals, totals.cohorts)
+        for row in got["periods"]:
+            mine = [
+                (ref, n)
+                for (m, ref, _), n in pairs.items()
+                if m == row["period"] and cohort_of.get(ref) == cohort
+            ]
+            brought = sum(n for _, n in mine)
+            referrers = {ref for ref, _ in mine}
+            assert row["referred_customers"] == brought, (cohort, row["period"])
+            assert row["k_factor"] == (brought / len(referrers) if referrers else None)
 
 
 @RUNS

@@ -63,7 +63,7 @@ def processed(delivered: list[Event], cuts: list[int]) -> Totals:
     edges = sorted({0, len(records), *(c % (len(records) + 1) for c in cuts)})
     for start, end in itertools.pairwise(edges):
         for snap in processor.process(records[start:end]):
-            totals.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+            totals.apply_snapshot(snap)
     return totals
 
 
@@ -165,12 +165,12 @@ def test_a_worker_restarted_on_an_older_table_ends_at_the_pure_fold(
     tables = [dict(table)]  # the table at each batch end
     for start, end in itertools.pairwise(edges[: killed + 1]):
         for snap in worker.process(records[start:end]):
-            totals.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+            totals.apply_snapshot(snap)
         tables.append(dict(table))
     replacement = GrowthProcessor(dict(tables[restored]), CONFIG, PARTITIONS, clock=lambda: 0.0)
     rest = records[edges[committed] :]
     cuts = sorted({0, len(rest), *(c % (len(rest) + 1) for c in second)})
     for start, end in itertools.pairwise(cuts):
         for snap in replacement.process(rest[start:end]):
-            totals.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+            totals.apply_snapshot(snap)
     assert totals.metrics == processed(events, []).metrics

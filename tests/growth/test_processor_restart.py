@@ -36,12 +36,12 @@ def test_the_replacements_snapshots_win_over_the_dead_workers() -> None:
 
     first = GrowthProcessor({}, CONFIG, PARTITIONS, clock=lambda: 0.0)
     for snap in first.process([started, *usage]):  # one batch, published, then killed
-        projection.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+        projection.apply_snapshot(snap)
 
     second = GrowthProcessor({}, CONFIG, PARTITIONS, clock=lambda: 0.0)  # nothing restored
     expected = Totals()
     for rec in [started, *usage, invited]:
         for snap in second.process([rec]):
-            projection.apply(snap.entity, snap.version, snap.facts, snap.arrival)
-            expected.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+            projection.apply_snapshot(snap)
+            expected.apply_snapshot(snap)
     assert projection.metrics == expected.metrics

@@ -11,11 +11,11 @@ import pytest
 from redis.asyncio import Redis
 
 from vitals.core.events import parse_event
-from vitals.growth.aggregate import Totals
+from vitals.growth.aggregate import Snapshot, Totals
 from vitals.growth.config import GrowthConfig
-from vitals.growth.facts import arrival, facts
 from vitals.growth.fold import apply_growth_event
-from vitals.growth.projection import GrowthProjection, Snapshot
+from vitals.growth.processor import snapshot_of
+from vitals.growth.projection import GrowthProjection
 from vitals.growth.state import GrowthState
 from vitals.platform.settings import Settings
 
@@ -68,9 +68,7 @@ def _snapshots(seed: int) -> list[Snapshot]:
     for event in delivered:
         state = states.setdefault(event.customer_id, GrowthState(event.customer_id))
         apply_growth_event(state, event, config)
-        out.append(
-            Snapshot(state.entity_id, state.version, facts(state, config), arrival(state, config))
-        )
+        out.append(snapshot_of(state, config))
     return out
 
 
@@ -87,9 +85,11 @@ async def test_redis_totals_equal_the_in_memory_twin_under_stale_and_repeated_sn
         chunk = replay[start : start + 7]
         await projection.apply(chunk)
         for snap in chunk:
-            twin.apply(snap.entity, snap.version, snap.facts, snap.arrival)
+            twin.apply_snapshot(snap)
     assert await projection.aggregates() == twin.metrics
     assert await projection.arrivals(twin.arrivals) == twin.arrivals
+    assert twin.cohorts  # the generated stream has referrers
+    assert await projection.cohorts(snap.entity for snap in snapshots) == twin.cohorts
     # The final totals are exactly the sum of each entity's latest facts.
     latest: dict[str, Snapshot] = {}
     for snap in snapshots:

@@ -63,5 +63,12 @@ def test_growth_page_shows_the_month_in_progress_at_its_run_rate(growth_api: str
         second = rows.nth(1).locator("td")
         expect(second.first).to_have_text(whole["period"])
         expect(second.nth(lvr)).to_have_text(f"{whole['lvr_pct']:.0f} %")
+        # A budget for one month: cost per SQL in that month's row only (February: one SQL).
+        cost = page.locator("#table thead th").all_inner_texts().index("Cost/SQL")
+        page.fill("#f-budget", "2026-02:450")
+        page.press("#f-budget", "Enter")
+        feb = page.locator("#table tbody tr", has_text="2026-02").locator("td")
+        expect(feb.nth(cost)).to_have_text("$450")
+        expect(first.nth(cost)).to_have_text("–")
         page.screenshot(path=str(ARTIFACTS / "growth-page.png"), full_page=True)
         assert not watched.problems(), watched.problems()

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from vitals.api.deps import ReadAccess, RedisDep
+from vitals.growth.budget import BUDGET_HELP, Budget
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.experiments import analyse, experiment_names
 from vitals.growth.periods import PERIOD_HELP, Period, day_number
@@ -74,15 +75,17 @@ async def _view(redis: Any, window: Window) -> tuple[View, GrowthProjection]:
 async def get_funnel(
     redis: RedisDep,
     window: WindowDep,
-    budget: Annotated[
-        float | None, Query(ge=0, description="spend per period, for cost per SQL")
-    ] = None,
+    budget: Annotated[str | None, Query(description=BUDGET_HELP, max_length=2000)] = None,
 ) -> dict[str, Any]:
     """Stage entries per period, conversion rates (lead→MQL, MQL→SQL, MQL→opportunity,
     MQL→customer, each over the cohort that entered the first stage in the period), lead
     velocity rate, fast vs old lead conversions, cost per SQL, time in stage, current stages."""
     view, _ = await _view(redis, window)
-    return {"period": window.period, "cohort": window.cohort, **funnel(view, budget)}
+    try:
+        spend = Budget.parse(budget, view.period) if budget is not None else None
+    except ValueError as err:
+        raise Problem(400, "Invalid budget", str(err)) from None
+    return {"period": window.period, "cohort": window.cohort, **funnel(view, spend)}
 
 
 @router.get("/v1/groups")
@@ -112,15 +115,16 @@ async def get_growth(
     window: WindowDep,
 ) -> dict[str, Any]:
     """AARRR per period, activation rate (by acquisition period), K-factor and viral cycle time
-    (referral facts are not split by cohort: the cohort filter does not apply to them)."""
+    (with a cohort: the referrals of that cohort's referrers)."""
     view, projection = await _view(redis, window)
     referrers = {slot for (_, slot) in view.cells("kref", by_slot=True)}
     arrivals = await projection.arrivals(referrers)
+    cohorts = await projection.cohorts(referrers) if window.cohort is not None else {}
     return {
         "period": window.period,
         "cohort": window.cohort,
         "activation_event": DEFAULT_GROWTH.activation_event,
-        **growth(view, arrivals),
+        **growth(view, arrivals, cohorts),
     }
 
 

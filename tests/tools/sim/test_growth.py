@@ -7,9 +7,10 @@ from vitals.growth import report
 from vitals.growth.aggregate import Totals
 from vitals.growth.config import DEFAULT_GROWTH
 from vitals.growth.experiments import report_all
-from vitals.growth.facts import arrival, day_of, facts
+from vitals.growth.facts import day_of
 from vitals.growth.fold import apply_growth_event
 from vitals.growth.periods import Period
+from vitals.growth.processor import snapshot_of
 from vitals.growth.state import GrowthState
 from vitals.tools.sim.growth import demo_feeds, simulate_growth
 
@@ -24,7 +25,7 @@ def _totals(events: list[dict]) -> Totals:  # type: ignore[type-arg]
         apply_growth_event(state, event, DEFAULT_GROWTH)
     totals = Totals()
     for s in states.values():
-        totals.apply(s.entity_id, s.version, facts(s, DEFAULT_GROWTH), arrival(s, DEFAULT_GROWTH))
+        totals.apply_snapshot(snapshot_of(s, DEFAULT_GROWTH))
     return totals
 
 
@@ -39,7 +40,8 @@ def test_simulated_leads_fill_the_funnel_groups_referrals_and_the_experiment() -
     assert all(r["entered"]["mql"] > 0 and r["entered"]["customer"] > 0 for r in rows[1:])
     assert sum(r["conversions_old"] for r in rows) > 0  # nurtured leads convert too
     assert sum(report.groups(view)["current"][g] for g in "BCDE") > 0
-    assert any(r["k_factor"] for r in report.growth(view, totals.arrivals)["periods"])
+    referrals = report.growth(view, totals.arrivals, totals.cohorts)["periods"]
+    assert any(r["k_factor"] for r in referrals)
     (experiment,) = report_all(totals.metrics, DEFAULT_GROWTH, day_of(START) + 150)
     effect = experiment["effects"]["treatment"]
     assert effect["decision"] == "treatment better"
