@@ -34,6 +34,7 @@ from vitals.api.routes import (
     status,
     ui,
 )
+from vitals.growth.config_file import load_growth_config
 from vitals.platform import keyspace as keys
 from vitals.platform import problems
 from vitals.platform.apikeys import ApiKeys
@@ -131,6 +132,8 @@ def create_app(settings: Settings, redis: Redis | RedisCluster | None = None) ->
         redoc_url=None,
     )
     app.state.settings = settings
+    # A broken VITALS_GROWTH_CONFIG fails here, at start-up, with the key and the problem named.
+    app.state.growth_config = load_growth_config(settings.growth_config)
     # Malformed VITALS_API_KEYS fails here, at start-up, with the entry and the fix named.
     app.state.api_keys = ApiKeys.from_spec(settings.api_keys.get_secret_value())
     app.state.metrics = RequestMetrics("api", LATENCY_BUCKETS_S, CollectorRegistry())

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from vitals.api.kafka_status import LagProbe
 from vitals.api.page_cache import PageCache
+from vitals.growth.config import GrowthConfig
 from vitals.notifier.acks import AckStore
 from vitals.notifier.delivery_log import RedisDeliveryLog
 from vitals.notifier.destinations import RedisDestinationStore
@@ -40,6 +41,11 @@ async def get_redis(request: Request) -> Redis:
 async def get_reader(request: Request) -> ScoreReader:
     reader: ScoreReader = request.app.state.reader
     return reader
+
+
+async def get_growth_config(request: Request) -> GrowthConfig:
+    config: GrowthConfig = request.app.state.growth_config
+    return config
 
 
 async def get_page_cache(request: Request) -> PageCache:
@@ -113,6 +119,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 ReaderDep = Annotated[ScoreReader, Depends(get_reader)]
 PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]
+GrowthConfigDep = Annotated[GrowthConfig, Depends(get_growth_config)]
 LagProbeDep = Annotated[LagProbe, Depends(get_lag_probe)]
 DestinationsDep = Annotated[RedisDestinationStore, Depends(get_destinations)]
 AcksDep = Annotated[AckStore, Depends(get_acks)]

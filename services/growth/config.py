@@ -21,6 +21,10 @@ class ExperimentSpec:
     mixture_sd: float = 0.05
     description: str = ""
 
+    def __post_init__(self) -> None:
+        _require(self.horizon_days > 0, "horizon_days must be > 0")
+        _require(self.mixture_sd > 0, "mixture_sd must be > 0")
+
 
 @dataclass(frozen=True)
 class GrowthConfig:
@@ -63,9 +67,28 @@ class GrowthConfig:
     # Error rate of every experiment's always-valid test.
     alpha: float = 0.05
 
+    def __post_init__(self) -> None:
+        _require(self.score_half_life_days > 0, "score_half_life_days must be > 0")
+        _require(self.mql_threshold > 0, "mql_threshold must be > 0")
+        _require(self.group_window_days > 0, "group_window_days must be > 0")
+        _require(self.price_threshold >= 0, "price_threshold must be >= 0")
+        _require(self.frequency_threshold >= 1, "frequency_threshold must be >= 1 order")
+        _require(0 < self.threshold_quantile < 1, "threshold_quantile must be in (0, 1)")
+        _require(0 < self.alpha < 1, "alpha must be in (0, 1)")
+        _require(self.retention_days > 0, "retention_days must be > 0")
+        _require(self.max_purchases >= 1, "max_purchases must be >= 1")
+        _require(self.max_engagement_events >= 1, "max_engagement_events must be >= 1")
+        for name, spec in self.experiments.items():
+            _require(spec.control != "", f"experiment {name}: control arm must be named")
+
     def experiment(self, name: str) -> ExperimentSpec:
         """The registered spec, or the default one (goal: converted) for an unknown experiment."""
         return self.experiments.get(name, ExperimentSpec())
+
+
+def _require(holds: bool, message: str) -> None:
+    if not holds:
+        raise ValueError(message)
 
 
 DEFAULT_GROWTH = GrowthConfig()

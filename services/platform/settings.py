@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     growth_batch_within_s: float = Field(default=0.02, gt=0)
     # Experiments are analysed this often; a decision is a daily-scale event, seconds are plenty.
     growth_decision_check_s: float = Field(default=30.0, gt=0)
+    # The tenant's growth configuration (TOML: lead scoring, MQL threshold, group thresholds,
+    # activation event, registered experiments; docs/growth.md). Read by the growth worker and
+    # the API; unset: the documented defaults and the demo's example experiment.
+    growth_config: Path | None = None
 
     # --- projector (services/projector) ------------------------------------------------------
     # Records per fetch = per projection batch: large enough that Redis round trips and script

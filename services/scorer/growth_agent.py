@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 
 from vitals.growth.aggregate import Snapshot
 from vitals.growth.config import DEFAULT_GROWTH, GrowthConfig
+from vitals.growth.config_file import GrowthConfigError, load_growth_config
 from vitals.growth.decision_alert import decision_alert
 from vitals.growth.experiments import report_all
 from vitals.growth.facts import day_of
@@ -307,7 +308,11 @@ def growth(loglevel: str) -> None:
 
     configure_logging(loglevel)
     settings = Settings()
-    worker = GrowthWorker(settings)
+    try:
+        config = load_growth_config(settings.growth_config)
+    except GrowthConfigError as err:
+        raise click.ClickException(str(err)) from None
+    worker = GrowthWorker(settings, config)
     # The changelog exists, partitions led, before Faust starts (see scorer/cli.py: left to
     # Faust, a first metadata without it fails every table write until the next refresh).
     changelog = TopicSpec(

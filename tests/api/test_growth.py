@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from redis.asyncio import Redis
 
 from .conftest import ClientFactory
@@ -117,6 +119,24 @@ async def test_k_factor_with_a_cohort_counts_the_referrers_of_that_cohort(
     assert everyone["referred_customers"] == 1 and everyone["k_factor"] == 1.0
     assert referrers_cohort["referred_customers"] == 1 and referrers_cohort["k_factor"] == 1.0
     assert referred_cohort["referred_customers"] == 0 and referred_cohort["k_factor"] is None
+
+
+async def test_reports_follow_the_tenants_growth_config(
+    api: ClientFactory, redis: Redis, tmp_path: Path
+) -> None:
+    config = tmp_path / "growth.toml"
+    config.write_text(
+        'activation_event = "onboarding.done"\nprice_threshold = 250.0\n'
+        '[experiments.nurture-drip]\ngoal = "revenue"\nhorizon_days = 7\n'
+    )
+    await seed(redis)
+    async with api(growth_config=config) as client:
+        growth = (await client.get("/v1/growth")).json()
+        groups = (await client.get("/v1/groups")).json()
+        drip = (await client.get("/v1/experiments/nurture-drip")).json()
+    assert growth["activation_event"] == "onboarding.done"
+    assert groups["thresholds"]["unit_price"] == 250.0
+    assert drip["goal"] == "revenue"
 
 
 async def test_groups_growth_and_experiments(api: ClientFactory, redis: Redis) -> None:

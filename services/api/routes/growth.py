@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from vitals.api.deps import ReadAccess, RedisDep
+from vitals.api.deps import GrowthConfigDep, ReadAccess, RedisDep
 from vitals.growth.budget import BUDGET_HELP, Budget
-from vitals.growth.config import DEFAULT_GROWTH
+from vitals.growth.config import GrowthConfig
 from vitals.growth.experiments import analyse, experiment_names
 from vitals.growth.periods import PERIOD_HELP, Period, day_number
 from vitals.growth.projection import GrowthProjection
@@ -89,14 +89,10 @@ async def get_funnel(
 
 
 @router.get("/v1/groups")
-async def get_groups(
-    redis: RedisDep,
-    window: WindowDep,
-) -> dict[str, Any]:
+async def get_groups(redis: RedisDep, window: WindowDep, config: GrowthConfigDep) -> dict[str, Any]:
     """Customer groups A–E: sizes at the end of each period, flows between groups in it
     (``"AB"``: from A to B; ``"-A"``: first seen), current sizes, and the thresholds used."""
     view, _ = await _view(redis, window)
-    config = DEFAULT_GROWTH
     return {
         "period": window.period,
         "cohort": window.cohort,
@@ -110,10 +106,7 @@ async def get_groups(
 
 
 @router.get("/v1/growth")
-async def get_growth(
-    redis: RedisDep,
-    window: WindowDep,
-) -> dict[str, Any]:
+async def get_growth(redis: RedisDep, window: WindowDep, config: GrowthConfigDep) -> dict[str, Any]:
     """AARRR per period, activation rate (by acquisition period), K-factor and viral cycle time
     (with a cohort: the referrals of that cohort's referrers)."""
     view, projection = await _view(redis, window)
@@ -123,12 +116,14 @@ async def get_growth(
     return {
         "period": window.period,
         "cohort": window.cohort,
-        "activation_event": DEFAULT_GROWTH.activation_event,
+        "activation_event": config.activation_event,
         **growth(view, arrivals, cohorts),
     }
 
 
-async def _experiments(redis: Any, as_of: str | None) -> tuple[list[dict[str, Any]], Any]:
+async def _experiments(
+    redis: Any, config: GrowthConfig, as_of: str | None
+) -> tuple[list[dict[str, Any]], Any]:
     projection = GrowthProjection(redis)
     aggregates = await projection.aggregates()
     today = _day("as_of", as_of)
@@ -144,7 +139,7 @@ async def _experiments(redis: Any, as_of: str | None) -> tuple[list[dict[str, An
         ]
         today = max(days, default=0)
     reports = [
-        analyse(aggregates, name, DEFAULT_GROWTH.experiment(name), today, DEFAULT_GROWTH.alpha)
+        analyse(aggregates, name, config.experiment(name), today, config.alpha)
         for name in experiment_names(aggregates)
     ]
     return reports, projection
@@ -153,11 +148,12 @@ async def _experiments(redis: Any, as_of: str | None) -> tuple[list[dict[str, An
 @router.get("/v1/experiments")
 async def list_experiments(
     redis: RedisDep,
+    config: GrowthConfigDep,
     as_of: Annotated[str | None, Query(description="analysis day YYYY-MM-DD")] = None,
 ) -> dict[str, Any]:
     """Every experiment: arms, goal metric, effect with always-valid and fixed-horizon intervals,
     decision and the day it was reached, and the recorded decision alerts."""
-    reports, projection = await _experiments(redis, as_of)
+    reports, projection = await _experiments(redis, config, as_of)
     return {"experiments": reports, "decisions": await projection.decisions()}
 
 
@@ -165,9 +161,10 @@ async def list_experiments(
 async def get_experiment(
     name: str,
     redis: RedisDep,
+    config: GrowthConfigDep,
     as_of: Annotated[str | None, Query(description="analysis day YYYY-MM-DD")] = None,
 ) -> dict[str, Any]:
-    reports, _ = await _experiments(redis, as_of)
+    reports, _ = await _experiments(redis, config, as_of)
     for report in reports:
         if report["experiment"] == name:
             return report
