@@ -14,6 +14,9 @@ Metrics (value 1 unless said):
 - ``tis:<stage>`` seconds spent in the stage, ``tisn:<stage>`` 1, on the day it was left.
 - ``cust:fast`` / ``cust:old`` on the customer day: qualified within ``fast_lead_days`` of creation.
 - ``flow:<from><to>`` on the day of a group change (``-A``: first seen); ``group:<g>`` now.
+- ``gprice:<bucket>`` and ``gorders:<n>`` now, for a customer with orders in the group window:
+  its unit price's 1-2-5 bucket and its order count (the population's quantiles, for fitting
+  the group thresholds).
 - ``aarrr:<stage>`` on the day reached; ``aarrr_now:<stage>``; ``act:conv`` on the acquisition
   day if activated.
 - ``kref`` (slot: referrer) on a referred customer's arrival day; ``kref_ts`` its arrival (s).
@@ -32,7 +35,7 @@ from vitals.core.decay import SECONDS_PER_DAY
 
 from .config import GrowthConfig
 from .funnel import current_stage, stage_entries
-from .groups import history
+from .groups import ORDERS_CAP, history, in_window, price_bucket
 from .state import STAGES, GrowthState
 
 AARRR: tuple[str, ...] = ("acquisition", "activation", "retention", "revenue", "referral")
@@ -102,6 +105,10 @@ def facts(state: GrowthState, config: GrowthConfig) -> dict[str, int]:
         add(f"flow:{previous}{group}", ts)
         previous = group
     add(f"group:{previous}", None)
+    orders, spend = in_window(purchases, state.last_ts, config)
+    if orders:
+        add(f"gprice:{price_bucket(spend / orders):g}", None)
+        add(f"gorders:{min(orders, ORDERS_CAP)}", None)
 
     reached = aarrr_times(state, config)
     for stage, ts in reached.items():

@@ -8,13 +8,22 @@ above the threshold, which ``fit_thresholds`` sets at a population quantile.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from vitals.core.decay import SECONDS_PER_DAY
 
 from .config import GrowthConfig
 
 GROUPS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+K = TypeVar("K", float, int)
+# The population's unit prices are counted in the buckets of a 1-2-5 series (…, 10, 20, 50, 100,
+# …): a price quantile is read as the bucket it falls in, the kind of round threshold an
+# operator sets anyway, and one Redis field per bucket instead of per price. Order counts are
+# counted exactly up to ORDERS_CAP (more count as ORDERS_CAP).
+PRICE_STEPS: tuple[float, ...] = (1.0, 2.0, 5.0)
+ORDERS_CAP = 100
 
 
 def group_of(orders: int, spend: float, ever_bought: bool, config: GrowthConfig) -> str:
@@ -65,6 +74,50 @@ def history(
         if not changes or changes[-1][1] != group:
             changes.append((moment, group))
     return changes
+
+
+def in_window(
+    purchases: Sequence[tuple[float, float]], at: float, config: GrowthConfig
+) -> tuple[int, float]:
+    """(orders, spend) inside the trailing window ending at ``at``, as ``history`` counts them."""
+    start = at - config.group_window_days * SECONDS_PER_DAY
+    inside = [amount for ts, amount in purchases if start < ts <= at]
+    return len(inside), sum(inside)
+
+
+def price_bucket(price: float) -> float:
+    """The lower bound of the 1-2-5 bucket holding ``price`` (0 for a price under 1)."""
+    if price < 1.0:
+        return 0.0
+    decade = 10.0 ** math.floor(math.log10(price))
+    # log10 can land a hair under an exact power of ten: take the step that the price reaches.
+    if price < decade:
+        decade /= 10.0
+    elif price >= 10.0 * decade:
+        decade *= 10.0
+    return max(step * decade for step in PRICE_STEPS if step * decade <= price)
+
+
+def fitted_thresholds(
+    prices: Mapping[float, int], orders: Mapping[int, int], quantile: float
+) -> tuple[float, int, int] | None:
+    """(price bucket, orders, buyers) at ``quantile`` of the buyers counted in the histograms
+    (bucket -> buyers, orders -> buyers), nearest-rank as ``fit_thresholds``; None without
+    buyers."""
+    buyers = sum(prices.values())
+    if buyers == 0:
+        return None
+    rank = min(buyers - 1, max(0, int(quantile * buyers)))
+    return _at_rank(prices, rank), _at_rank(orders, rank), buyers
+
+
+def _at_rank(counts: Mapping[K, int], rank: int) -> K:
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen > rank:
+            return value
+    raise ValueError("rank beyond the counts")
 
 
 def fit_thresholds(

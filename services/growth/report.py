@@ -14,7 +14,7 @@ from vitals.core.decay import SECONDS_PER_DAY
 from .aggregate import Aggregates
 from .budget import Budget
 from .facts import AARRR, MQL_TARGETS, NOW
-from .groups import GROUPS
+from .groups import GROUPS, fitted_thresholds
 from .periods import Period
 from .state import STAGES
 
@@ -217,9 +217,9 @@ def lvr_float(current: float, previous: int | None) -> float | None:
     return (current - previous) / previous * 100.0
 
 
-def groups(view: View) -> dict[str, Any]:
-    """Group sizes at the end of each period (running sum of flows), flows per period, and the
-    current sizes."""
+def groups(view: View, quantile: float) -> dict[str, Any]:
+    """Group sizes at the end of each period (running sum of flows), flows per period, the
+    current sizes, and the thresholds the current buyers fit at ``quantile``."""
     labels = view.labels()
     flows: dict[str, dict[str, int]] = {}
     for metric in view.aggregates:
@@ -248,6 +248,29 @@ def groups(view: View) -> dict[str, Any]:
             for label in labels
         ],
         "current": {g: view.now(f"group:{g}") for g in GROUPS},
+        "fitted": _fitted(view, quantile),
+    }
+
+
+def _fitted(view: View, quantile: float) -> dict[str, Any] | None:
+    """Unit price (1-2-5 bucket) and orders at ``quantile`` of the customers buying now."""
+    prices: dict[float, int] = {}
+    orders: dict[int, int] = {}
+    for metric in view.aggregates:
+        name, _, value = metric.partition(":")
+        if name == "gprice" and (count := view.now(metric)):
+            prices[float(value)] = count
+        elif name == "gorders" and (count := view.now(metric)):
+            orders[int(value)] = count
+    fit = fitted_thresholds(prices, orders, quantile)
+    if fit is None:
+        return None
+    price, order_count, buyers = fit
+    return {
+        "quantile": quantile,
+        "buyers": buyers,
+        "unit_price": price,
+        "orders_in_window": order_count,
     }
 
 

@@ -180,6 +180,8 @@ def to_env(settings: Settings) -> dict[str, str]:
     """The ``VITALS_*`` environment that rebuilds ``settings`` in a child process."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue  # unset stays unset (the string "None" would read as a value)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         elif isinstance(value, dict | list):

@@ -129,6 +129,10 @@ def metrics(events: list[Event], config: GrowthConfig) -> tuple[dict[str, Any], 
             out["flow"][(month(ts), previous + group)] += 1
             previous = group
         out["group"][previous] += 1
+        bought, last = purchases(evs), evs[-1].ts
+        inside = [a for t, a in bought if last - config.group_window_days * DAY < t <= last]
+        if inside:
+            out["buying_now"][entity] = (len(inside), sum(inside))
         # AARRR
         reached = {"acquisition": evs[0].ts}
         act = [e.ts for e in evs if e.type == "usage" and e.name == config.activation_event]

@@ -17,6 +17,7 @@ from vitals.growth.budget import Budget
 from vitals.growth.config import GrowthConfig
 from vitals.growth.experiments import _arm_totals
 from vitals.growth.fold import apply_growth_event
+from vitals.growth.groups import ORDERS_CAP, fit_thresholds, price_bucket
 from vitals.growth.periods import Period
 from vitals.growth.processor import snapshot_of
 from vitals.growth.state import STAGES, GrowthState
@@ -118,7 +119,7 @@ def test_groups_match_brute_force(case: tuple[list[Event], list[Event], int]) ->
     events, delivered, stale_every = case
     totals = incremental(delivered, GROUP_CONFIG, stale_every)
     expected, _ = bruteforce.metrics(events, GROUP_CONFIG)
-    got = report.groups(_month_view(totals))
+    got = report.groups(_month_view(totals), GROUP_CONFIG.threshold_quantile)
     flows = {
         (row["period"], move): count
         for row in got["periods"]
@@ -126,6 +127,17 @@ def test_groups_match_brute_force(case: tuple[list[Event], list[Event], int]) ->
     }
     assert flows == dict(expected["flow"])
     assert {k: v for k, v in got["current"].items() if v} == dict(expected["group"])
+    # The fitted thresholds: the exact quantiles of the customers buying now, price bucketed.
+    exact = fit_thresholds(list(expected["buying_now"].values()), GROUP_CONFIG.threshold_quantile)
+    if exact is None:
+        assert got["fitted"] is None
+    else:
+        assert got["fitted"] == {
+            "quantile": GROUP_CONFIG.threshold_quantile,
+            "buyers": len(expected["buying_now"]),
+            "unit_price": price_bucket(exact[0]),
+            "orders_in_window": min(int(exact[1]), ORDERS_CAP),
+        }
     # sizes at the end of the last period = current groups
     if got["periods"]:
         assert {k: v for k, v in got["periods"][-1]["sizes"].items() if v} == dict(

@@ -63,6 +63,8 @@ def test_growth_page_shows_the_month_in_progress_at_its_run_rate(growth_api: str
         second = rows.nth(1).locator("td")
         expect(second.first).to_have_text(whole["period"])
         expect(second.nth(lvr)).to_have_text(f"{whole['lvr_pct']:.0f} %")
+        # The thresholds the buying customers fit (lead-a: one order of 500 in the window).
+        expect(page.locator("#fitted")).to_contain_text("median: $500+ per order, 1 order in")
         # A budget for one month: cost per SQL in that month's row only (February: one SQL).
         cost = page.locator("#table thead th").all_inner_texts().index("Cost/SQL")
         page.fill("#f-budget", "2026-02:450")

@@ -91,7 +91,9 @@ async def get_funnel(
 @router.get("/v1/groups")
 async def get_groups(redis: RedisDep, window: WindowDep, config: GrowthConfigDep) -> dict[str, Any]:
     """Customer groups A–E: sizes at the end of each period, flows between groups in it
-    (``"AB"``: from A to B; ``"-A"``: first seen), current sizes, and the thresholds used."""
+    (``"AB"``: from A to B; ``"-A"``: first seen), current sizes, the thresholds used, and
+    ``fitted``: the unit price (a 1-2-5 bucket) and orders at ``threshold_quantile`` of the
+    customers buying now, to set the thresholds from (null without buyers)."""
     view, _ = await _view(redis, window)
     return {
         "period": window.period,
@@ -101,7 +103,7 @@ async def get_groups(redis: RedisDep, window: WindowDep, config: GrowthConfigDep
             "orders_in_window": config.frequency_threshold,
             "window_days": config.group_window_days,
         },
-        **groups(view),
+        **groups(view, config.threshold_quantile),
     }
 
 

@@ -136,7 +136,8 @@ function renderGroups(g) {
   document.getElementById("groups").replaceChildren(
     stackedChart(rows.map((r) => r.sizes), GROUPS, GROUP_COLORS, { labels: rows.map((r) => r.period) }),
     legend(GROUPS, GROUP_COLORS, Object.fromEntries(GROUPS.map((k) => [k, `${k}: ${num(g.current[k])} now`]))),
-    el("p", { class: "sub" }, `High price ≥ ${money(g.thresholds.unit_price)} per order; high frequency ≥ ${g.thresholds.orders_in_window} orders in ${g.thresholds.window_days} days.`));
+    el("p", { class: "sub" }, `High price ≥ ${money(g.thresholds.unit_price)} per order; high frequency ≥ ${g.thresholds.orders_in_window} orders in ${g.thresholds.window_days} days.`),
+    g.fitted === null ? "" : el("p", { class: "sub", id: "fitted" }, `Customers buying now (${g.fitted.buyers}), ${ordinal(g.fitted.quantile)}: ${money(g.fitted.unit_price)}+ per order, ${g.fitted.orders_in_window} order${g.fitted.orders_in_window === 1 ? "" : "s"} in the window (set price_threshold and frequency_threshold in VITALS_GROWTH_CONFIG).`));
   const recent = rows.slice(-4);
   const moves = [...new Set(recent.flatMap((r) => Object.keys(r.flows)))].filter((m) => m[0] !== "-").sort();
   document.getElementById("flows").replaceChildren(moves.length ? el("table", {},
@@ -202,6 +203,10 @@ function renderExperiments(ex) {
       intervalChart(r.history, arm),
       el("p", { class: "sub" }, `${arm} − ${r.control}: effect (line) and its always-valid interval (band), one look per day; the test decides when the band leaves 0.`))),
     el("p", { class: "sub" }, `Assigned but not yet at the horizon: ${Object.entries(r.assigned_not_matured).map(([a, n]) => `${a} ${n}`).join(", ")}`))));
+}
+
+function ordinal(quantile) {
+  return quantile === 0.5 ? "median" : `${Math.round(100 * quantile)}th percentile`;
 }
 
 function fmtInterval(iv, goal) {
