@@ -9,7 +9,7 @@ dependency per request (measured: most of a list request's overhead over a minim
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -27,57 +27,28 @@ from vitals.platform.problems import Problem
 from vitals.platform.settings import Settings
 from vitals.projector.reader import ScoreReader
 
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-async def get_redis(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
-    return redis
+def _from_app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """Dependency: the ``kind`` object that ``create_app`` put on ``app.state.<name>``."""
 
+    async def get(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
 
-async def get_reader(request: Request) -> ScoreReader:
-    reader: ScoreReader = request.app.state.reader
-    return reader
-
-
-async def get_growth_config(request: Request) -> GrowthConfig:
-    config: GrowthConfig = request.app.state.growth_config
-    return config
-
-
-async def get_page_cache(request: Request) -> PageCache:
-    cache: PageCache = request.app.state.page_cache
-    return cache
-
-
-async def get_lag_probe(request: Request) -> LagProbe:
-    probe: LagProbe = request.app.state.lag_probe
-    return probe
+    return get
 
 
 # The alert stores are thin wrappers over the app's Redis client: built per request, they cost
 # an attribute lookup, and share the client's connection pool.
-async def get_destinations(request: Request) -> RedisDestinationStore:
-    return RedisDestinationStore(request.app.state.redis)
+def _store_over_redis(store: Callable[[Redis], T]) -> Callable[[Request], Awaitable[T]]:
+    """Dependency: ``store`` built over the app's Redis client."""
 
+    async def get(request: Request) -> T:
+        return store(request.app.state.redis)
 
-async def get_acks(request: Request) -> AckStore:
-    return AckStore(request.app.state.redis)
-
-
-async def get_alert_history(request: Request) -> AlertHistory:
-    return AlertHistory(request.app.state.redis)
-
-
-async def get_delivery_log(request: Request) -> RedisDeliveryLog:
-    return RedisDeliveryLog(request.app.state.redis)
-
-
-async def get_rules_store(request: Request) -> RulesStore:
-    return RulesStore(request.app.state.redis)
+    return get
 
 
 def require_scope(scope: str) -> Callable[[Request], Awaitable[None]]:
@@ -115,17 +86,19 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[None]]:
     return check
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-RedisDep = Annotated[Redis, Depends(get_redis)]
-ReaderDep = Annotated[ScoreReader, Depends(get_reader)]
-PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]
-GrowthConfigDep = Annotated[GrowthConfig, Depends(get_growth_config)]
-LagProbeDep = Annotated[LagProbe, Depends(get_lag_probe)]
-DestinationsDep = Annotated[RedisDestinationStore, Depends(get_destinations)]
-AcksDep = Annotated[AckStore, Depends(get_acks)]
-AlertHistoryDep = Annotated[AlertHistory, Depends(get_alert_history)]
-DeliveryLogDep = Annotated[RedisDeliveryLog, Depends(get_delivery_log)]
-RulesStoreDep = Annotated[RulesStore, Depends(get_rules_store)]
+SettingsDep = Annotated[Settings, Depends(_from_app_state("settings", Settings))]
+RedisDep = Annotated[Redis, Depends(_from_app_state("redis", Redis))]
+ReaderDep = Annotated[ScoreReader, Depends(_from_app_state("reader", ScoreReader))]
+PageCacheDep = Annotated[PageCache, Depends(_from_app_state("page_cache", PageCache))]
+GrowthConfigDep = Annotated[GrowthConfig, Depends(_from_app_state("growth_config", GrowthConfig))]
+LagProbeDep = Annotated[LagProbe, Depends(_from_app_state("lag_probe", LagProbe))]
+DestinationsDep = Annotated[
+    RedisDestinationStore, Depends(_store_over_redis(RedisDestinationStore))
+]
+AcksDep = Annotated[AckStore, Depends(_store_over_redis(AckStore))]
+AlertHistoryDep = Annotated[AlertHistory, Depends(_store_over_redis(AlertHistory))]
+DeliveryLogDep = Annotated[RedisDeliveryLog, Depends(_store_over_redis(RedisDeliveryLog))]
+RulesStoreDep = Annotated[RulesStore, Depends(_store_over_redis(RulesStore))]
 # Route-level dependency list for read endpoints: dependencies=[ReadAccess].
 ReadAccess = Depends(require_scope(READ_SCOPE))
 # For changes to alerting (destinations, rules): dependencies=[AdminAccess].

@@ -86,7 +86,7 @@ def clv_purchases(
     while k * step_days < horizon_days:
         k += 1
         uptos.append(min(k * step_days, horizon_days))
-    curve = _expected_curve(model, uptos, x, t_x, T, *bg)
+    curve = _expected_curve(model, uptos, x, t_x, T, bg)
     for upto, cumulative in zip(uptos, curve, strict=True):
         purchases += cumulative - previous
         discounted_purchases += (cumulative - previous) / (1.0 + d_step) ** (upto / step_days)
@@ -163,20 +163,13 @@ def _discounted_renewals(
 
 
 def _expected_curve(
-    model: PurchaseModel,
-    uptos: list[float],
-    x: float,
-    t_x: float,
-    T: float,
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
+    model: PurchaseModel, uptos: list[float], x: float, t_x: float, T: float, bg: bgnbd.BGParams
 ) -> list[float]:
-    """``expected_purchases(upto, x, t_x, T, r, alpha, a, b)`` for every upto, with ONE call of
-    scipy's 2F1 over the array of arguments instead of one per step (the per-call overhead of a
-    ufunc is most of its cost at one element). The arithmetic around it is
-    ``_expected_purchases_at``'s, term for term, so the values are the same floats."""
+    """``expected_purchases(upto, x, t_x, T, *bg)`` for every upto, with ONE call of scipy's 2F1
+    over the array of arguments instead of one per step (the per-call overhead of a ufunc is
+    most of its cost at one element). The arithmetic around it is ``_expected_purchases_at``'s,
+    term for term, so the values are the same floats."""
+    r, alpha, a, b = bg
     scalar = bgnbd.expected_purchases if model == "bgnbd" else mbgnbd.expected_purchases
     if abs(a - 1.0) < bgnbd.A_SINGULARITY_OFFSET or any(t <= 0.0 for t in uptos):
         return [scalar(t, x, t_x, T, r, alpha, a, b) for t in uptos]

@@ -56,6 +56,12 @@ SUBSCRIPTION_NAME_ORDER: tuple[str, ...] = (
 SUBSCRIPTION_NAMES = frozenset(SUBSCRIPTION_NAME_ORDER)
 SUPPORT_NAMES = frozenset({"ticket_opened", "ticket_escalated", "ticket_closed"})
 FEEDBACK_NAMES = frozenset({"nps", "csat"})
+# The types whose name is one of a closed list.
+NAMES_BY_TYPE: dict[str, frozenset[str]] = {
+    "subscription": SUBSCRIPTION_NAMES,
+    "support": SUPPORT_NAMES,
+    "feedback": FEEDBACK_NAMES,
+}
 # Inclusive score ranges per feedback name.
 FEEDBACK_SCORE_RANGE = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
 PROFILE_KEYS = ("owner", "segment", "plan", "seats", "renewal_date", "name")
@@ -227,12 +233,10 @@ def _check_type_rules(
     """The per-type rules of the contract (Event's model validator and the fast path share it)."""
     if kind == "usage" and name is None:
         raise ValueError("name: required for usage events (the feature or action used)")
-    if kind == "subscription":
-        _require_name_in(name, SUBSCRIPTION_NAMES, kind)
-    elif kind == "support":
-        _require_name_in(name, SUPPORT_NAMES, kind)
-    elif kind == "feedback":
-        _require_name_in(name, FEEDBACK_NAMES, kind)
+    allowed = NAMES_BY_TYPE.get(kind)
+    if allowed is not None and name not in allowed:
+        raise ValueError(f"name: {kind} events take one of {', '.join(sorted(allowed))}")
+    if kind == "feedback":
         if score is None:
             raise ValueError("score: required for feedback events")
         low, high = FEEDBACK_SCORE_RANGE[str(name)]
@@ -250,11 +254,6 @@ def _check_type_rules(
         check_growth_event(kind, name, properties)
     if score is not None and kind != "feedback":
         raise ValueError("score: only feedback events carry a score")
-
-
-def _require_name_in(name: str | None, allowed: frozenset[str], kind: str) -> None:
-    if name not in allowed:
-        raise ValueError(f"name: {kind} events take one of {', '.join(sorted(allowed))}")
 
 
 def _check_profile(properties: dict[str, Any] | None) -> None:

@@ -20,16 +20,13 @@ from dataclasses import dataclass
 
 from .config import SCORE_DECIMALS, Bands, HealthConfig, band_of
 from .norms import Norms
-from .reasons import Reason, days_phrase
+from .reasons import Reason, ScoreWithReasons, days_phrase
 from .usage import UsageMeasures
 
 
 @dataclass(slots=True)
-class Health:
-    value: float
-    band: str
-    components: dict[str, float]
-    reasons: list[Reason]
+class Health(ScoreWithReasons):
+    """Health (0–100): how much and how broadly the customer uses the product."""
 
 
 def _saturating(value: float, median: float) -> float:

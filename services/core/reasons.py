@@ -35,6 +35,17 @@ class Reason:
         }
 
 
+@dataclass(slots=True)
+class ScoreWithReasons:
+    """A 0–100 score as scoring returns it: its band, the components it is made of, and the
+    reasons it moved (Health and Risk are this; Temperature adds its model)."""
+
+    value: float
+    band: str
+    components: dict[str, float]
+    reasons: list[Reason]
+
+
 def top(reasons: list[Reason], limit: int = MAX_REASONS) -> list[Reason]:
     """The strongest reasons first; ties ordered by code, so snapshots are deterministic."""
     kept = [r for r in reasons if abs(r.impact) >= MIN_IMPACT_POINTS]

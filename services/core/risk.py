@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .config import SCORE_DECIMALS, Bands, RiskConfig, band_of
 from .health import Health
-from .reasons import Reason
+from .reasons import Reason, ScoreWithReasons
 from .temperature import Temperature, logit, sigmoid
 from .usage import UsageMeasures
 
@@ -26,11 +26,8 @@ QUIET_HALF_DAYS = 14.0
 
 
 @dataclass(slots=True)
-class Risk:
-    value: float
-    band: str
-    components: dict[str, float]
-    reasons: list[Reason]
+class Risk(ScoreWithReasons):
+    """Risk (0–100): probability of churn within the horizon."""
 
 
 # Term -> the RiskConfig field weighting it. ``features`` are the terms at weight 1, so

@@ -7,6 +7,7 @@ Everything here reads per-metric totals keyed by day and slot: a request costs t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vitals.core.decay import SECONDS_PER_DAY
@@ -32,22 +33,15 @@ def _cost_per(spend: float | None, count: int) -> float | None:
     return spend / count if spend is not None and count else None
 
 
+@dataclass(frozen=True, slots=True)
 class View:
     """Aggregates seen through a period kind, a day range and an optional cohort."""
 
-    def __init__(
-        self,
-        aggregates: Aggregates,
-        period: Period,
-        cohort: str | None = None,
-        since: int | None = None,
-        until: int | None = None,
-    ) -> None:
-        self.aggregates = aggregates
-        self.period = period
-        self.cohort = cohort
-        self.since = since
-        self.until = until
+    aggregates: Aggregates
+    period: Period
+    cohort: str | None = None
+    since: int | None = None
+    until: int | None = None
 
     def cells(self, metric: str, by_slot: bool = False) -> dict[tuple[int, str], int]:
         """(day, slot) -> total for ``metric``, within the filters (day -1 for "now")."""
@@ -227,7 +221,7 @@ def groups(view: View, quantile: float) -> dict[str, Any]:
             for label, value in view.by_period(metric).items():
                 flows.setdefault(label, {})[metric[5:]] = value
     # Sizes need every flow before the window too: read without the since filter.
-    unbounded = View(view.aggregates, view.period, view.cohort, None, view.until)
+    unbounded = replace(view, since=None)
     running = dict.fromkeys(GROUPS, 0)
     sizes_at: dict[str, dict[str, int]] = {}
     by_label: dict[str, dict[str, int]] = {}

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from vitals.core.events import FEEDBACK_NAMES, SUBSCRIPTION_NAMES, SUPPORT_NAMES
+from vitals.core.events import NAMES_BY_TYPE
 
 # Segment's e-commerce spec (v2) and B2B SaaS spec names, and plain-English subscription names.
 BUILT_IN: Mapping[str, str] = MappingProxyType(
@@ -47,11 +47,6 @@ BUILT_IN: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_NAMES_BY_TYPE = {
-    "subscription": SUBSCRIPTION_NAMES,
-    "support": SUPPORT_NAMES,
-    "feedback": FEEDBACK_NAMES,
-}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
@@ -78,12 +73,12 @@ def parse_target(text: str) -> Target:
         return Target(kind)
     if kind == "purchase":
         return Target(kind, name or "order_completed")
-    allowed = _NAMES_BY_TYPE.get(kind)
+    allowed = NAMES_BY_TYPE.get(kind)
     if allowed is not None and name in allowed:
         return Target(kind, name)
     raise ValueError(
         f"{text!r} is not a target: use usage, ignore, purchase[:name], refund, trial, "
-        + ", ".join(f"{kind}:<{'|'.join(sorted(names))}>" for kind, names in _NAMES_BY_TYPE.items())
+        + ", ".join(f"{kind}:<{'|'.join(sorted(names))}>" for kind, names in NAMES_BY_TYPE.items())
     )
 
 

@@ -39,7 +39,7 @@ from vitals.platform.settings import Settings
 from vitals.platform.topics import ticks_topic
 
 from . import metrics
-from .faust_app import worker_app
+from .faust_app import raw_topic, worker_app
 from .faust_compat import (
     PartitionedTable,
     assigned_active_partitions,
@@ -85,13 +85,14 @@ class ScorerApp:
         # The agent reads `events` and the scorer's own wall-clock ticks (_tick_due_partitions),
         # on a topic of their own with as many partitions: Faust assigns partition p of both to
         # the same worker, and a tick is scored with the rest of its partition's records.
-        self.ticks_topic = self._raw_topic(ticks_topic(settings), settings.partitions)
-        self.source = self._raw_topic(
-            settings.topic_events, settings.partitions, ticks_topic(settings)
+        partitions = settings.partitions
+        self.ticks_topic = raw_topic(self.app, ticks_topic(settings), partitions=partitions)
+        self.source = raw_topic(
+            self.app, settings.topic_events, ticks_topic(settings), partitions=partitions
         )
-        self.scores_topic = self._raw_topic(settings.topic_scores, settings.partitions)
-        self.alerts_topic = self._raw_topic(settings.topic_alerts, settings.partitions)
-        self.dead_topic = self._raw_topic(settings.topic_events_dead)
+        self.scores_topic = raw_topic(self.app, settings.topic_scores, partitions=partitions)
+        self.alerts_topic = raw_topic(self.app, settings.topic_alerts, partitions=partitions)
+        self.dead_topic = raw_topic(self.app, settings.topic_events_dead)
         self.table = self.app.Table(
             "customers",
             default=None,
@@ -133,19 +134,6 @@ class ScorerApp:
             self.app.timer(settings.scorer_refit_check_s)(self._maybe_refit)
         self._last_refit_at = 0.0
         self._last_refit_customers = 0
-
-    def _raw_topic(self, name: str, partitions: int | None = None, *more: str) -> faust.TopicT:
-        """A topic (or several read as one) of raw bytes: keys and values pass through Faust
-        undecoded."""
-        return self.app.topic(
-            name,
-            *more,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=partitions,
-        )
 
     def _now(self, partition: int) -> float:
         if self.settings.clock == "wall":

@@ -37,6 +37,20 @@ def worker_app(app_id: str, settings: Settings, datadir: Path) -> faust.App:
     )
 
 
+def raw_topic(app: faust.App, name: str, *more: str, partitions: int | None = None) -> faust.TopicT:
+    """Topic ``name`` (or several read as one) of raw bytes: keys and values pass through Faust
+    undecoded, our records codecs do the rest."""
+    return app.topic(
+        name,
+        *more,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+
+
 def run_worker(app: faust.App, loglevel: str) -> None:
     """Run ``app``'s worker in this process until SIGTERM/SIGINT, logging JSON lines (the CLI
     calls ``configure_logging`` first, for the lines before the worker starts).

@@ -56,7 +56,7 @@ from vitals.platform.cli_options import faust_loglevel_option
 from vitals.platform.logs import configure_logging
 from vitals.platform.settings import Settings
 
-from .faust_app import run_worker, worker_app
+from .faust_app import raw_topic, run_worker, worker_app
 from .faust_compat import changelog_topic_name, filing_under, take_events
 
 logger = logging.getLogger("vitals.growth")
@@ -276,21 +276,11 @@ class GrowthWorker:
         self.redis: aioredis.Redis | None = None
         self.agent = GrowthAgent(
             self.app,
-            self._raw_topic(settings.topic_events, settings.partitions),
+            raw_topic(self.app, settings.topic_events, partitions=settings.partitions),
             settings,
             self._redis_client,
             config,
-            alerts_topic=self._raw_topic(settings.topic_alerts, settings.partitions),
-        )
-
-    def _raw_topic(self, name: str, partitions: int) -> faust.TopicT:
-        return self.app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=partitions,
+            alerts_topic=raw_topic(self.app, settings.topic_alerts, partitions=settings.partitions),
         )
 
     def _redis_client(self) -> aioredis.Redis:

@@ -158,13 +158,13 @@ def test_clv_expected_curve_equals_one_scalar_call_per_step(model: str) -> None:
         x = float(rng.randrange(0, 40))
         t_x = rng.uniform(0, 400) if x else 0.0
         T = t_x + rng.uniform(0, 400)
-        params = (
+        params = bgnbd.BGParams(
             rng.uniform(0.05, 5),
             rng.uniform(0.5, 200),
             rng.choice([rng.uniform(0.05, 5), 1.0 + 1e-7]),
             rng.uniform(0.05, 20),
         )
-        fast = _expected_curve(model, uptos, x, t_x, T, *params)  # type: ignore[arg-type]
+        fast = _expected_curve(model, uptos, x, t_x, T, params)  # type: ignore[arg-type]
         slow = [scalar(t, x, t_x, T, *params) for t in uptos]
         assert fast == slow or all(
             (f != f and s != s) or f == s for f, s in zip(fast, slow, strict=True)

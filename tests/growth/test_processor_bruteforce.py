@@ -82,8 +82,12 @@ def expected_funnel(events: list[Event], kind: str, cohort: str | None) -> dict[
     return out
 
 
+# The events, their at-least-once deliveries, the batch cuts, the period kind and the cohort.
+Case = tuple[list[Event], list[Event], list[int], str, str | None]
+
+
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[list[Event], list[Event], list[int], str, str | None]:
+def cases(draw: st.DrawFn) -> Case:
     events = draw(event_streams())
     kind = draw(st.sampled_from(["quarter", "week", "days:1", "days:7", "days:45"]))
     months = sorted({bruteforce.month(e.ts) for e in events})
@@ -94,9 +98,7 @@ def cases(draw: st.DrawFn) -> tuple[list[Event], list[Event], list[int], str, st
 
 @RUNS
 @given(cases())
-def test_processor_funnel_by_any_period_and_cohort_matches_brute_force(
-    case: tuple[list[Event], list[Event], list[int], str, str | None],
-) -> None:
+def test_processor_funnel_by_any_period_and_cohort_matches_brute_force(case: Case) -> None:
     events, delivered, cuts, kind, cohort = case
     totals = processed(delivered, cuts)
     got = report.funnel(report.View(totals.metrics, Period.parse(kind), cohort))
@@ -115,9 +117,7 @@ def test_processor_funnel_by_any_period_and_cohort_matches_brute_force(
 
 @RUNS
 @given(cases())
-def test_processor_path_equals_the_pure_fold_whatever_the_batches(
-    case: tuple[list[Event], list[Event], list[int], str, str | None],
-) -> None:
+def test_processor_path_equals_the_pure_fold_whatever_the_batches(case: Case) -> None:
     events, delivered, cuts, _, _ = case
     once = processed(sorted(events, key=lambda e: e.ts), [])
     assert processed(delivered, cuts).metrics == once.metrics

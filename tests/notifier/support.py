@@ -12,10 +12,12 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +29,19 @@ EXAMPLE_ALERT: dict[str, Any] = json.loads(
     (ROOT / "schemas" / "examples" / "alert.example.json").read_text()
 )
 _ids = itertools.count(1)
+T = TypeVar("T")
+# A store fixture with these params runs each of its tests on both implementations.
+STORE_KINDS = ["memory", "redis"]
+
+
+def memory_or_redis(
+    request: pytest.FixtureRequest, in_memory: Callable[[], T], over_redis: Callable[[Any], T]
+) -> T:
+    """The store a ``params=STORE_KINDS`` fixture asked for: the in-memory one, or the Redis one
+    over this test's own database (the ``redis`` fixture)."""
+    if request.param == "memory":
+        return in_memory()
+    return over_redis(request.getfixturevalue("redis"))
 
 
 def make_alert(**overrides: Any) -> dict[str, Any]:
@@ -36,6 +51,18 @@ def make_alert(**overrides: Any) -> dict[str, Any]:
     alert["raised_at_ts"] = time.time()
     alert.update(overrides)
     return alert
+
+
+def oversized_alert() -> dict[str, Any]:
+    """An alert whose every text runs past every chat format's limits (title, customer, owner,
+    reasons and their count), with scores before, so each format has to cut it down to fit."""
+    return make_alert(
+        title="T" * 1000,
+        customer_name="N" * 5000,
+        owner="o" * 3000,
+        reasons=[{"text": "r" * 900} for _ in range(40)],
+        before={"temperature": 1.0, "health": 2.0, "risk": 3.0},
+    )
 
 
 @dataclass

@@ -13,12 +13,12 @@ from vitals.notifier.delivery_log import (
 )
 from vitals.platform.keyspace import DELIVERY_KEY
 
+from .support import STORE_KINDS, memory_or_redis
 
-@pytest.fixture(params=["memory", "redis"])
+
+@pytest.fixture(params=STORE_KINDS)
 def delivery_log(request: pytest.FixtureRequest) -> DeliveryLog:
-    if request.param == "memory":
-        return InMemoryDeliveryLog()
-    return RedisDeliveryLog(request.getfixturevalue("redis"))
+    return memory_or_redis(request, InMemoryDeliveryLog, RedisDeliveryLog)
 
 
 async def test_states_are_kept_per_alert_and_destination(delivery_log: DeliveryLog) -> None:

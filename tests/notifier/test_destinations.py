@@ -20,6 +20,8 @@ from vitals.notifier.destinations import (
 )
 from vitals.platform.keyspace import DESTINATIONS_KEY
 
+from .support import STORE_KINDS, memory_or_redis
+
 SLACK_URL = "https://hooks.slack.com/services/T0000SECRET/B0000SECRET/abcdefghSECRETXYZW"
 
 
@@ -67,11 +69,9 @@ def test_invalid_destinations_are_refused_without_echoing_the_url() -> None:
         slack(kind="email")
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest) -> DestinationStore:
-    if request.param == "memory":
-        return InMemoryDestinationStore()
-    return RedisDestinationStore(request.getfixturevalue("redis"))
+    return memory_or_redis(request, InMemoryDestinationStore, RedisDestinationStore)
 
 
 async def test_store_put_get_list_delete(store: DestinationStore) -> None:

@@ -50,6 +50,12 @@ class Clock:
         return self.now
 
 
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    """The notifier's metrics, apart from every other test's."""
+    return CollectorRegistry()
+
+
 @asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={"api_keys": KEYS}))
@@ -94,9 +100,8 @@ async def _put_slack(client: httpx.AsyncClient, dest_id: str, url: str) -> None:
 
 
 async def test_acked_alert_is_not_delivered_and_the_log_says_acked(
-    settings: Settings, redis: Redis, server: ScriptedServer
+    settings: Settings, redis: Redis, server: ScriptedServer, registry: CollectorRegistry
 ) -> None:
-    registry = CollectorRegistry()
     delivered = make_alert(customer_id="acme", rule="at_risk")
     pending = make_alert(customer_id="acme", rule="payment_failed")
     async with api_client(settings) as api:
@@ -132,9 +137,8 @@ async def test_acked_alert_is_not_delivered_and_the_log_says_acked(
 
 
 async def test_snooze_holds_back_alerts_raised_before_until_and_not_after(
-    settings: Settings, redis: Redis, server: ScriptedServer
+    settings: Settings, redis: Redis, server: ScriptedServer, registry: CollectorRegistry
 ) -> None:
-    registry = CollectorRegistry()
     until = time.time() + 3600
     path = "slack/snooze-0000000000"
 
@@ -225,9 +229,8 @@ async def test_test_send_goes_through_the_real_format_and_hides_the_url(
 
 
 async def test_time_from_predicted_crossing_to_delivery_is_measured_per_kind(
-    server: ScriptedServer,
+    server: ScriptedServer, registry: CollectorRegistry
 ) -> None:
-    registry = CollectorRegistry()
     now = time.time()
     store = InMemoryDestinationStore(
         [
@@ -266,9 +269,8 @@ async def test_time_from_predicted_crossing_to_delivery_is_measured_per_kind(
 
 
 async def test_an_alert_acked_while_queued_behind_the_rate_limit_is_not_sent(
-    settings: Settings, redis: Redis, server: ScriptedServer
+    settings: Settings, redis: Redis, server: ScriptedServer, registry: CollectorRegistry
 ) -> None:
-    registry = CollectorRegistry()
     first = make_alert(customer_id="acme", rule="at_risk")
     queued = make_alert(customer_id="globex", rule="gone_quiet")
     url = server.url("hook/slow")

@@ -187,15 +187,21 @@ def _records(tag: str, count: int) -> dict[str, str]:
     return {f"{'t:' if i % 2 else ''}c{i}": f"{tag}{i}" for i in range(count)}
 
 
-async def _all_written(settings: Settings, records: dict[str, str]) -> bool:
-    """Every (key, value) of ``records`` is on the changelog, by whichever worker. Not a count:
-    after a rebalance the new holder re-processes records the old one had not committed, and
-    those repeated writes would make up a count before the last new ones land."""
-    written = {
-        (key.decode(), value.decode().split(":", 1)[1])
-        for _, _, key, value in await _changelog(settings, _changelog_topic(settings))
-    }
-    return written >= records.items()
+async def _produce_until_written(settings: Settings, records: dict[str, str], what: str) -> None:
+    """Produce ``records`` to `events` and wait until every (key, value) is on the changelog, by
+    whichever worker. Not a count: after a rebalance the new holder re-processes records the old
+    one had not committed, and those repeated writes would make up a count before the last new
+    ones land."""
+    await _produce(settings, settings.topic_events, records)
+
+    async def all_written() -> bool:
+        written = {
+            (key.decode(), value.decode().split(":", 1)[1])
+            for _, _, key, value in await _changelog(settings, _changelog_topic(settings))
+        }
+        return written >= records.items()
+
+    await await_for(all_written, timeout=STEP_TIMEOUT_S, what=what)
 
 
 @pytest.mark.integration
@@ -211,12 +217,7 @@ async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alo
     with running(
         "compat-1", [], settings, tmp_path, python=_worker("w1", settings, tmp_path / "d1", dumps)
     ):
-        await _produce(settings, settings.topic_events, records)
-        await await_for(
-            lambda: _all_written(settings, records),
-            timeout=STEP_TIMEOUT_S,
-            what="every write on the changelog",
-        )
+        await _produce_until_written(settings, records, "every write on the changelog")
     changelog = await _changelog(settings, _changelog_topic(settings))
     landed = {key.decode(): (partition, value.decode()) for partition, _, key, value in changelog}
     # Each key on its own partition (the source record's), raw value, nothing else written.
@@ -265,12 +266,7 @@ async def test_after_a_rebalance_each_worker_writes_to_the_partition_it_holds(
     with running(
         "compat-a", [], settings, tmp_path, python=_worker("wa", settings, tmp_path / "da", dumps)
     ):
-        await _produce(settings, settings.topic_events, first)
-        await await_for(
-            lambda: _all_written(settings, first),
-            timeout=STEP_TIMEOUT_S,
-            what="the first writes on the changelog",
-        )
+        await _produce_until_written(settings, first, "the first writes on the changelog")
         with running(
             "compat-b",
             [],
@@ -289,12 +285,7 @@ async def test_after_a_rebalance_each_worker_writes_to_the_partition_it_holds(
                 return a, b
 
             _, held = await await_for(split, timeout=STEP_TIMEOUT_S, what="a rebalance to two")
-            await _produce(settings, settings.topic_events, second)
-            await await_for(
-                lambda: _all_written(settings, second),
-                timeout=STEP_TIMEOUT_S,
-                what="the second writes on the changelog",
-            )
+            await _produce_until_written(settings, second, "the second writes on the changelog")
     # B recovered the first writes of its partitions from A's records.
     b_partitions = {int(p) for p in held}
     assert b_partitions and b_partitions != set(range(settings.partitions))

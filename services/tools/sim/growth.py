@@ -36,6 +36,8 @@ MONTHLY_GROWTH = 0.12
 GROWTH_DAYS = 180
 TAGS = ("pricing-page", "webinar", "demo-request", "newsletter")
 PRICES = (40.0, 60.0, 150.0, 400.0)
+# Every simulated lead is one person: its usage events carry this user id.
+LEAD_USER = "u1"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ def simulate_growth(
                 **fields,
             }
         )
+
+    def use(cid: str, ts: float, feature: str) -> None:
+        """A usage event by the lead's one user."""
+        emit(cid, "usage", ts, name=feature, user_id=LEAD_USER)
 
     customers: list[tuple[str, float]] = []
     lead_no = 0
@@ -121,9 +127,7 @@ def simulate_growth(
                 weight = CONFIG.engaged_weight + sum(CONFIG.tag_weights.get(t, 0.0) for t in tags)
                 engagement.append((ts, weight))
             if rng.random() < 0.5:
-                emit(
-                    cid, "usage", t0 + rng.random() * 3 * DAY, name="dashboard.viewed", user_id="u1"
-                )
+                use(cid, t0 + rng.random() * 3 * DAY, "dashboard.viewed")
             qualified_at = score_crossing(
                 engagement, CONFIG.score_half_life_days, CONFIG.mql_threshold
             )
@@ -160,21 +164,9 @@ def simulate_growth(
                         won + k * rng.uniform(10, 40) * DAY,
                         amount=round(price * rng.uniform(0.8, 1.2), 2),
                     )
-                emit(
-                    cid,
-                    "usage",
-                    won + rng.uniform(0, 5) * DAY,
-                    name="report.exported",
-                    user_id="u1",
-                )
+                use(cid, won + rng.uniform(0, 5) * DAY, "report.exported")
                 if rng.random() < 0.6:
-                    emit(
-                        cid,
-                        "usage",
-                        won + rng.uniform(31, 60) * DAY,
-                        name="dashboard.viewed",
-                        user_id="u1",
-                    )
+                    use(cid, won + rng.uniform(31, 60) * DAY, "dashboard.viewed")
                 if rng.random() < 0.3:
                     emit(cid, "referral", won + rng.uniform(5, 40) * DAY, name="invite_sent")
     end = start + days * DAY

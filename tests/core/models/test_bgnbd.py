@@ -15,8 +15,10 @@ from scipy.special import betaln
 
 from vitals.core.models import bgnbd, mbgnbd
 
-# (r, alpha, a, b): CDNOW in weeks and in days, a > 1 case, a + b < 1 case, heavy buyers.
-PARAM_SETS = [
+# The population parameters of BG/NBD and MBG/NBD: (r, alpha, a, b).
+Params = tuple[float, float, float, float]
+# CDNOW in weeks and in days, a > 1 case, a + b < 1 case, heavy buyers.
+PARAM_SETS: list[Params] = [
     (0.243, 4.414, 0.793, 2.426),
     (0.243, 30.898, 0.793, 2.426),
     (1.5, 20.0, 2.5, 4.0),
@@ -72,14 +74,14 @@ def _expected_by_integration(
     return module.p_alive(x, t_x, T, *params) * integral / math.exp(betaln(a, b_post))
 
 
-def _fitter(cls: type, params: tuple[float, float, float, float]) -> BetaGeoFitter:
+def _fitter(cls: type, params: Params) -> BetaGeoFitter:
     fitter = cls()
     fitter.params_ = pd.Series(dict(zip(("r", "alpha", "a", "b"), params, strict=True)))
     return fitter
 
 
 @pytest.mark.parametrize("params", PARAM_SETS)
-def test_bgnbd_p_alive_matches_lifetimes(params: tuple[float, float, float, float]) -> None:
+def test_bgnbd_p_alive_matches_lifetimes(params: Params) -> None:
     fitter = _fitter(BetaGeoFitter, params)
     for x, t_x, T in _grid():
         theirs = float(fitter.conditional_probability_alive(x, t_x, T)[0])
@@ -87,9 +89,7 @@ def test_bgnbd_p_alive_matches_lifetimes(params: tuple[float, float, float, floa
 
 
 @pytest.mark.parametrize("params", PARAM_SETS)
-def test_bgnbd_expected_purchases_matches_lifetimes(
-    params: tuple[float, float, float, float],
-) -> None:
+def test_bgnbd_expected_purchases_matches_lifetimes(params: Params) -> None:
     fitter = _fitter(BetaGeoFitter, params)
     for (x, t_x, T), t in itertools.product(_grid(), HORIZONS):
         theirs = _lifetimes_expected(fitter, t, x, t_x, T)
@@ -101,9 +101,7 @@ def test_bgnbd_expected_purchases_matches_lifetimes(
 
 
 @pytest.mark.parametrize("params", PARAM_SETS)
-def test_mbgnbd_p_alive_and_expected_purchases_match_lifetimes(
-    params: tuple[float, float, float, float],
-) -> None:
+def test_mbgnbd_p_alive_and_expected_purchases_match_lifetimes(params: Params) -> None:
     fitter = _fitter(ModifiedBetaGeoFitter, params)
     for (x, t_x, T), t in itertools.product(_grid(), HORIZONS):
         theirs_alive = float(fitter.conditional_probability_alive(x, t_x, T)[0])
@@ -129,7 +127,7 @@ def test_loglik_matches_lifetimes_negative_log_likelihood(module: object, cls: t
 @pytest.mark.parametrize("params", PARAM_SETS)
 @pytest.mark.parametrize("modified", [False, True])
 def test_expected_purchases_matches_numerical_integration_of_the_posterior(
-    params: tuple[float, float, float, float], modified: bool
+    params: Params, modified: bool
 ) -> None:
     module = mbgnbd if modified else bgnbd
     for x, t_x, T, t in [
@@ -181,9 +179,7 @@ def test_expected_purchases_is_continuous_at_the_a_equals_one_singularity() -> N
 
 
 @pytest.mark.parametrize("params", PARAM_SETS)
-def test_crossing_time_is_where_p_alive_equals_p_star(
-    params: tuple[float, float, float, float],
-) -> None:
+def test_crossing_time_is_where_p_alive_equals_p_star(params: Params) -> None:
     for x, t_x, p_star in itertools.product([1, 3, 20], [0.0, 10.0, 150.0], [0.2, 0.5, 0.7]):
         crossing = bgnbd.p_alive_crossing_time(x, t_x, *params, p_star)
         assert crossing is not None
@@ -256,7 +252,7 @@ def test_expected_purchases_is_non_negative_and_grows_with_horizon(
 # --- P(at least one purchase within t) ------------------------------------------------------------
 
 
-def _simulate(model: str, n: int, T: float, t: float, params: tuple[float, float, float, float]):  # type: ignore[no-untyped-def]
+def _simulate(model: str, n: int, T: float, t: float, params: Params):  # type: ignore[no-untyped-def]
     """Customers simulated from the model's own story: (x, t_x, bought in (T, T+t]) per customer."""
     r, alpha, a, b = params
     rng = np.random.default_rng(3)

@@ -6,7 +6,7 @@ import json
 
 from vitals.notifier.formats import discord, gchat
 
-from ..support import make_alert
+from ..support import make_alert, oversized_alert
 
 
 def test_gchat_alert_has_text_and_card_with_open_link() -> None:
@@ -51,14 +51,7 @@ def test_discord_embed_colour_follows_severity_and_mentions_are_disabled() -> No
 
 
 def test_discord_limits_hold_for_oversized_alerts() -> None:
-    alert = make_alert(
-        title="T" * 1000,
-        customer_name="C" * 2000,
-        owner="O" * 2000,
-        reasons=[{"text": "r" * 900} for _ in range(10)],
-        before={"temperature": 1.0, "health": 2.0, "risk": 3.0},
-    )
-    (embed,) = discord.render(alert)["embeds"]
+    (embed,) = discord.render(oversized_alert())["embeds"]
     assert len(embed["title"]) <= discord.TITLE_MAX
     assert len(embed["description"]) <= discord.DESCRIPTION_MAX
     assert len(embed["fields"]) <= discord.FIELDS_MAX

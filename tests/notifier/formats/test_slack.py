@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, SectionBlo
 
 from vitals.notifier.formats import slack
 
-from ..support import make_alert
+from ..support import make_alert, oversized_alert
 
 
 def assert_round_trips(payload: dict[str, Any]) -> list[Block]:
@@ -47,13 +47,7 @@ def test_alert_renders_header_fields_reasons_and_button(caplog: pytest.LogCaptur
 
 
 def test_long_texts_are_truncated_within_slack_limits() -> None:
-    alert = make_alert(
-        title="T" * 1000,
-        customer_name="N" * 5000,
-        owner="o" * 3000,
-        reasons=[{"text": "r" * 500} for _ in range(40)],
-    )
-    blocks = assert_round_trips(slack.render(alert))
+    blocks = assert_round_trips(slack.render(oversized_alert()))
     assert len(blocks[0].text.text) == slack.HEADER_TEXT_MAX
     assert blocks[0].text.text.endswith("…")
     assert all(len(f.text) <= slack.FIELD_TEXT_MAX for f in blocks[1].fields)
