@@ -115,18 +115,19 @@ class GrowthProjection:
         }
 
     async def arrivals(self, entities: Iterable[str]) -> dict[str, float]:
-        wanted = sorted(set(entities))
-        if not wanted:
-            return {}
-        values = await self.redis.hmget(self.prefix + "arrival", wanted)
-        return {e: float(v) for e, v in zip(wanted, values, strict=True) if v is not None}
+        """Customer arrival times of those ``entities`` that have one."""
+        return {e: float(v) for e, v in (await self._known("arrival", entities)).items()}
 
     async def cohorts(self, entities: Iterable[str]) -> dict[str, str]:
+        """Acquisition cohorts of those ``entities`` kept as possible referrers."""
+        return {e: _text(v) for e, v in (await self._known("cohort", entities)).items()}
+
+    async def _known(self, field: str, entities: Iterable[str]) -> dict[str, bytes | str]:
         wanted = sorted(set(entities))
         if not wanted:
             return {}
-        values = await self.redis.hmget(self.prefix + "cohort", wanted)
-        return {e: _text(v) for e, v in zip(wanted, values, strict=True) if v is not None}
+        values = await self.redis.hmget(self.prefix + field, wanted)
+        return {e: v for e, v in zip(wanted, values, strict=True) if v is not None}
 
     async def record_decision(self, experiment: str, arm: str, record: dict[str, Any]) -> bool:
         """Store the first decision of (experiment, arm); True when this call stored it."""
