@@ -69,6 +69,13 @@ _TERM_TEXT = {
     "from_trend": "usage trend vs the customer's own baseline",
     "from_quiet": "time since the last product activity",
 }
+# A paying customer who never used the product has no baseline and no last activity: its usage
+# terms say what they stand for (health's own reason is "never_used").
+_NEVER_USED_TEXT = {
+    **_TERM_TEXT,
+    "from_trend": "never used the product: no usage to hold up",
+    "from_quiet": "no product activity since they started ({quiet:.0f} days)",
+}
 
 
 def value(
@@ -89,11 +96,13 @@ def evaluate(
     total = sum(parts.values())
     value = 100.0 * sigmoid(total)
     reasons = []
-    for name, template in _TERM_TEXT.items():
+    for name, template in (_NEVER_USED_TEXT if usage.never_used else _TERM_TEXT).items():
         if name in parts:
             impact = value - 100.0 * sigmoid(total - parts[name])
             text = template.format(
-                temperature=temperature.value, health=health.value if health else 0.0
+                temperature=temperature.value,
+                health=health.value if health else 0.0,
+                quiet=usage.quiet_days or 0.0,
             )
             # Risk is "higher is worse": report impact with the sign of the move in risk points.
             reasons.append(Reason(name.removeprefix("from_"), "risk", text, impact))

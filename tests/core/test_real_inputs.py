@@ -136,6 +136,11 @@ def test_paying_but_never_using_is_adoption_risk_once_the_tenant_sends_usage() -
     assert idle_snap["quadrant"] == "adoption_risk"
     assert idle_snap["risk"]["value"] > busy_snap["risk"]["value"] + 30
     assert any(r["code"] == "never_used" for r in idle_snap["reasons"])
+    # Its risk reasons speak of no usage, not of a trend against a baseline it never had.
+    texts = {r["code"]: r["text"] for r in idle_snap["risk_reasons"]}
+    assert texts["trend"] == "never used the product: no usage to hold up"
+    assert texts["quiet"].startswith("no product activity since they started (")
+    assert "baseline" in {r["code"]: r["text"] for r in busy_snap["risk_reasons"]}["trend"]
 
 
 def test_a_purchase_only_tenant_is_unaffected_by_the_usage_rule(make: EventFactory) -> None:
