@@ -22,6 +22,14 @@ _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 # Libraries that log every reconnect attempt at WARNING; our own code logs each retry once already.
 NOISY_LOGGERS = ("aiokafka",)
+# Errors aiokafka logs at ERROR though it retries them by itself: a broker that has just started
+# (`vitals demo`, a fresh stack) has no group coordinator for its first seconds. Logged as
+# warnings, so that a start-up reads as one and an ERROR line means something failed.
+RETRIED_KAFKA_ERRORS = (
+    "GroupCoordinatorNotAvailableError",
+    "CoordinatorLoadInProgressError",
+    "NotCoordinatorForGroupError",
+)
 # uvicorn gives its loggers handlers of its own: emptied, so their records reach the root's.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 # Faust's level names (its CLI takes crit/error/warn/info/debug) that the logging module lacks.
@@ -44,6 +52,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RetriedKafkaErrors(logging.Filter):
+    """Lowers aiokafka's ERROR records of errors it retries itself to WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.name.startswith("aiokafka")
+            and any(error in record.getMessage() for error in RETRIED_KAFKA_ERRORS)
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def level_number(level: str) -> int:
     """``level`` (logging's names, or Faust's crit/warn) as logging's number."""
     name = level.upper()
@@ -64,11 +85,13 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"retried_kafka_errors": {"()": RetriedKafkaErrors}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "json",
+                "filters": ["retried_kafka_errors"],
             }
         },
         "root": {"level": number, "handlers": ["stderr"]},
