@@ -31,6 +31,7 @@ from .usage import (
     MIN_RATE_FOR_TREND,
     SilentUsage,
     rhythm_gap_days,
+    seats_of,
     tenure_days,
     usage_expected,
 )
@@ -72,10 +73,9 @@ class SilentScores:
         self._ref = self._usage.reference_ts
         self._rate_half = max(norms.usage_rate_median, 1e-9) / 2.0
         self._breadth_half = max(norms.breadth_median, 1e-9) / 2.0
-        probe = self._usage.at(max(state.last_ts, state.first_ts))
-        self._seats = probe.seats
+        self._seats = seats_of(state)
         weights = [health.weight_level, health.weight_breadth, health.weight_trend]
-        if probe.seats:
+        if self._seats:
             weights.append(health.weight_seats)
         self._total_weight = sum(weights)
         self._gap = rhythm_gap_days(state)
