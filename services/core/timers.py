@@ -7,13 +7,14 @@ predicted moment without scanning every customer. Crossings come in closed form 
 (gone quiet, ρ thresholds, a renewal going overdue, onboarding ending for a paying non-user) and by
 a root search on the pure temperature/health/risk functions otherwise (while a customer is silent,
 P(buys within the horizon) and health only fall, risk only rises, barring old signals expiring):
-it returns the bisection's answer to the second, with a bound and a few Illinois steps instead of
+it returns the bisection's answer to the second, with a bound and a few Brent steps instead of
 ~20 halvings (``_first_crossing``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 
 from . import billing
@@ -42,6 +43,7 @@ BISECTION_TOLERANCE_S = 1.0
 # (a narrower bracket settles more of them without evaluating), with at most this many values.
 SETTLED_S = 0.1
 MAX_NARROWING = 16
+EPSILON = sys.float_info.epsilon
 # Fire just past the crossing so the re-evaluation sees the threshold crossed, not touched.
 FIRE_AFTER_S = 1.0
 # Snapshots round scores to 2 decimals and take bands from the rounded value: a raw value crosses
@@ -163,10 +165,10 @@ def _first_crossing(
       before it and no crossing this search could return would be the earliest check: None;
     - then the bisection's own steps are replayed without evaluating: the root lies in a bracket
       (a, b] (not crossed at a, crossed at b), so a midpoint at or past b has crossed and one at or
-      before a has not. Only a midpoint inside the bracket needs the function, and there an
-      Illinois (modified regula falsi) step narrows the bracket first, superlinearly on smooth
-      curves; once a secant step fails to halve the bracket the next point is the midpoint itself,
-      so a step or jump costs at most twice the bisection's evaluations.
+      before a has not. ``_narrow`` first tightens the bracket with Brent's method, superlinear
+      on smooth curves, so only a midpoint that still falls inside it needs the function. On
+      steps and kinks Brent falls back to halving the bracket, and narrowing stops after
+      MAX_NARROWING values: never more than that many values above the bisection's count.
 
     ``not_after``: the caller only wants a crossing earlier than this (an earlier candidate is
     known): None once the bisection's lower end reaches it, as ``bisect_first_crossing`` does.
@@ -207,33 +209,50 @@ def _first_crossing(
 def _narrow(
     excess: Callable[[float], float], a: float, f_a: float, b: float, f_b: float
 ) -> tuple[float, float]:
-    """A bracket (a, b] of the crossing at most SETTLED_S wide, or as narrow as MAX_NARROWING
-    evaluations make it: Illinois steps, with a midpoint whenever two steps did not halve it."""
-    kept = 0  # Illinois: +1 when the last secant step kept a, -1 when it kept b
-    widths = [b - a]
+    """A bracket (a, b] of the crossing (not crossed at a, crossed at b) at most SETTLED_S wide,
+    or as narrow as MAX_NARROWING values make it: Brent's method (zeroin: inverse quadratic
+    interpolation or secant steps, a bisection of the bracket whenever they would not shrink it
+    fast enough), run on the sign of ``excess`` (0 counts as not crossed)."""
+    start, end = a, b
+    c, f_c = a, f_a  # b and c straddle the crossing; b is the best estimate, a the previous one
+    d = e = b - a
     for _ in range(MAX_NARROWING):
-        width = b - a
-        if width <= SETTLED_S:
+        if (f_b > 0) == (f_c > 0):
+            c, f_c = a, f_a
+            d = e = b - a
+        if abs(f_c) < abs(f_b):
+            a, b, c = b, c, b
+            f_a, f_b, f_c = f_b, f_c, f_b
+        tol = 4.0 * EPSILON * abs(b) + SETTLED_S / 2.0
+        m = (c - b) / 2.0
+        if abs(m) <= tol:
             break
-        x = a - f_a * width / (f_b - f_a)
-        secant = (len(widths) < 3 or width <= widths[-3] / 2.0) and a < x < b
-        if not secant:
-            x = (a + b) / 2.0
-        f_x = excess(x)
-        if f_x > 0:
-            b, f_b = x, f_x
-            if secant:
-                if kept > 0:
-                    f_a /= 2.0
-                kept = 1
+        if abs(e) >= tol and abs(f_a) > abs(f_b):
+            s = f_b / f_a
+            if a == c:  # secant
+                p, q = 2.0 * m * s, 1.0 - s
+            else:  # inverse quadratic interpolation
+                q, r = f_a / f_c, f_b / f_c
+                p = s * (2.0 * m * q * (q - r) - (b - a) * (r - 1.0))
+                q = (q - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = m
         else:
-            a, f_a = x, f_x
-            if secant:
-                if kept < 0:
-                    f_b /= 2.0
-                kept = -1
-        widths.append(b - a)
-    return a, b
+            d = e = m
+        a, f_a = b, f_b
+        b += d if abs(d) > tol else math.copysign(tol, m)
+        f_b = excess(b)
+    if (f_b > 0) == (f_c > 0):
+        c = a  # the last value fell on c's side: a, the one before it, is on the other
+    lo, hi = (c, b) if f_b > 0 else (b, c)
+    # Monotone: not crossed below, crossed above (anything else: the bisection decides alone).
+    return (lo, hi) if start <= lo < hi <= end else (start, end)
 
 
 def bisect_first_crossing(

@@ -61,6 +61,40 @@ curves = st.tuples(
 )
 
 
+def counted(
+    search: Callable[..., float | None], value_at: Callable[[float], float], *args: object
+) -> tuple[float | None, int]:
+    """(the search's answer, how many values it read)."""
+    calls = 0
+
+    def read(t: float) -> float:
+        nonlocal calls
+        calls += 1
+        return value_at(t)
+
+    return search(read, *args), calls
+
+
+def test_smooth_curves_take_far_fewer_values_than_the_bisection() -> None:
+    used = bisected = crossings = 0
+    for shape in ("exponential", "saturating", "sigmoid"):
+        # Crossings hours to days into the week, as a silent customer's health has them.
+        for scale in (3_600.0, 86_400.0, 3 * 86_400.0):
+            for threshold in (20.0, 40.0, 60.0, 80.0):
+                curve = falling_curve(shape, scale, 2 * 86_400.0, 90.0)
+                found, n = counted(
+                    timers._first_crossing, curve, threshold, START, START + WEEK, True
+                )
+                reference, m = counted(
+                    timers.bisect_first_crossing, curve, threshold, START, START + WEEK, True
+                )
+                assert found == reference
+                crossings += found is not None
+                used, bisected = used + n, bisected + m
+    assert crossings >= 24
+    assert used <= bisected / 2, (used, bisected)
+
+
 @settings(max_examples=600, deadline=None)
 @given(
     curve=curves,
@@ -82,8 +116,12 @@ def test_finder_returns_the_bisections_float(
     level = threshold if falling else 100.0 - threshold
     end, stop = START + span, START + not_after
     full = timers.bisect_first_crossing(value_at, level, START, end, falling)
-    found = timers._first_crossing(value_at, level, START, end, falling, stop)
-    reference = timers.bisect_first_crossing(value_at, level, START, end, falling, stop)
+    found, used = counted(timers._first_crossing, value_at, level, START, end, falling, stop)
+    reference, bisected = counted(
+        timers.bisect_first_crossing, value_at, level, START, end, falling, stop
+    )
+    # Never more than MAX_NARROWING values above the bisection's count (kinks, steps, plateaus).
+    assert used <= bisected + timers.MAX_NARROWING
     # Same answer as the bisection's (no tolerance): None only where nothing crosses before the
     # earliest known check, where the bisection with the same bound may return a later crossing.
     if found is not None:
