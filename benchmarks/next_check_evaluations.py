@@ -10,6 +10,9 @@ temperature curve values (``TemperatureCurve.at``) and silent usage/health value
 evaluations a band-crossing search pays for. Prints the mean, percentiles and the mean µs of
 next_check (CPU time of this pass, wrappers included). ``--baseline DIR`` first runs the same count
 against another checkout's services/ in a child process, as processor_throughput.py does.
+``--compare``: also computes every call's answer with the plain bisection
+(``timers.bisect_first_crossing``, where this checkout has it) and reports how many differ and by
+how much.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from processor_throughput import build_records, make_processor
 
 
-def count(records: list[tuple[int, int, bytes, bytes]], max_events: int) -> None:
+def count(records: list[tuple[int, int, bytes, bytes]], max_events: int, compare: bool) -> None:
     from vitals.core import temperature, timers
     from vitals.scorer import processor as processor_module
     from vitals.scorer.processor import SourceRecord
@@ -51,14 +54,32 @@ def count(records: list[tuple[int, int, bytes, bytes]], max_events: int) -> None
     counted(timers.SilentScores, "health_at", "health")
     real_next_check = processor_module.next_check
 
+    differences: list[float] = []
+
     def next_check(*args: Any, **kwargs: Any) -> float:
         before = counts["temperature"], counts["health"]
         started = time.thread_time()
         try:
-            return real_next_check(*args, **kwargs)
+            answer: float = real_next_check(*args, **kwargs)
         finally:
             spent[0] += time.thread_time() - started
             per_call.append((counts["temperature"] - before[0], counts["health"] - before[1]))
+        if compare:
+            differences.append(answer - bisected(*args))
+        return answer
+
+    def bisected(state: Any, now: float, params: Any, config: Any) -> float:
+        # next_check exactly as before the root finder: bisection, stopping early as it did.
+        real = timers.first_band_crossing
+
+        def first_band_crossing(*args: Any, **kwargs: Any) -> float:
+            return real(*args, first_crossing=timers.bisect_first_crossing, **kwargs)
+
+        timers.first_band_crossing = first_band_crossing  # type: ignore[assignment]
+        try:
+            return float(timers.next_check(state, now, params, config))
+        finally:
+            timers.first_band_crossing = real  # type: ignore[assignment]
 
     processor_module.next_check = next_check  # type: ignore[assignment]
     table: dict[bytes, bytes] = {}
@@ -80,6 +101,13 @@ def count(records: list[tuple[int, int, bytes, bytes]], max_events: int) -> None
         f"(median {totals[calls // 2]}, p90 {totals[int(calls * 0.9)]}, max {totals[-1]})"
     )
     print(f"  next_check CPU: {1e6 * spent[0] / calls:.1f} µs per call (counting wrappers on)")
+    if compare:
+        moved = [d for d in differences if d != 0.0]
+        largest = max((abs(d) for d in moved), default=0.0)
+        print(
+            f"  against the bisection: {len(moved):,} of {len(differences):,} answers differ "
+            f"(largest difference {largest:.6f} s)"
+        )
 
 
 def main() -> None:
@@ -91,6 +119,7 @@ def main() -> None:
         "--cache-dir", default=os.path.join(tempfile.gettempdir(), "vitals-processor-bench")
     )
     parser.add_argument("--baseline", default="")
+    parser.add_argument("--compare", action="store_true", help="check answers against bisection")
     args = parser.parse_args()
     records = build_records("today", Path(args.cache_dir)).layouts["single"]
     if args.baseline:
@@ -100,7 +129,7 @@ def main() -> None:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(Path(args.baseline).resolve() / "services")
-        argv = list(sys.argv[1:])
+        argv = [a for a in sys.argv[1:] if a != "--compare"]
         index = argv.index("--baseline")
         del argv[index : index + 2]
         print(f"==== baseline: {args.baseline}", flush=True)
@@ -110,7 +139,7 @@ def main() -> None:
     import vitals
 
     print(f"code under test: {Path(vitals.__file__).parent}")
-    count(records, args.max_events)
+    count(records, args.max_events, args.compare)
 
 
 if __name__ == "__main__":
