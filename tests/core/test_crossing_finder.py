@@ -102,6 +102,7 @@ def test_smooth_curves_take_far_fewer_values_than_the_bisection() -> None:
     falling=st.booleans(),
     span=st.floats(1.0, WEEK),
     not_after=st.one_of(st.just(math.inf), st.floats(0.0, 2 * WEEK)),
+    touching=st.booleans(),
 )
 def test_finder_returns_the_bisections_float(
     curve: tuple[str, float, float, float],
@@ -109,11 +110,14 @@ def test_finder_returns_the_bisections_float(
     falling: bool,
     span: float,
     not_after: float,
+    touching: bool,
 ) -> None:
     down = falling_curve(*curve)
     # A rising curve is a falling one mirrored in value: risk's searches rise.
     value_at = down if falling else (lambda t: 100.0 - down(t))
     level = threshold if falling else 100.0 - threshold
+    if touching:  # the threshold is the value now: touched, not crossed
+        level = value_at(START)
     end, stop = START + span, START + not_after
     full = timers.bisect_first_crossing(value_at, level, START, end, falling)
     found, used = counted(timers._first_crossing, value_at, level, START, end, falling, stop)
