@@ -5,13 +5,16 @@ ratio grows. After each evaluation the scorer asks ``next_check`` for the earlie
 crossing and keeps one timer per customer at that time, so alerts fire within seconds of the
 predicted moment without scanning every customer. Crossings come in closed form where one exists
 (gone quiet, ρ thresholds, a renewal going overdue, onboarding ending for a paying non-user) and by
-bisection on the pure temperature/health/risk functions otherwise (while a customer is silent,
-P(buys within the horizon) and health only fall, risk only rises, barring old signals expiring).
+a root search on the pure temperature/health/risk functions otherwise (while a customer is silent,
+P(buys within the horizon) and health only fall, risk only rises, barring old signals expiring):
+it returns the bisection's answer to the second, with a bound and a few Brent steps instead of
+~20 halvings (``_first_crossing``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 
 from . import billing
@@ -29,12 +32,18 @@ from .usage import (
     MIN_RATE_FOR_TREND,
     SilentUsage,
     rhythm_gap_days,
+    seats_of,
     tenure_days,
     usage_expected,
 )
 
 # Bisection to one second: alerts are promised within seconds of the predicted crossing.
 BISECTION_TOLERANCE_S = 1.0
+# The root finder narrows the crossing's bracket to this before replaying the bisection's steps
+# (a narrower bracket settles more of them without evaluating), with at most this many values.
+SETTLED_S = 0.1
+MAX_NARROWING = 16
+EPSILON = sys.float_info.epsilon
 # Fire just past the crossing so the re-evaluation sees the threshold crossed, not touched.
 FIRE_AFTER_S = 1.0
 # Snapshots round scores to 2 decimals and take bands from the rounded value: a raw value crosses
@@ -66,10 +75,9 @@ class SilentScores:
         self._ref = self._usage.reference_ts
         self._rate_half = max(norms.usage_rate_median, 1e-9) / 2.0
         self._breadth_half = max(norms.breadth_median, 1e-9) / 2.0
-        probe = self._usage.at(max(state.last_ts, state.first_ts))
-        self._seats = probe.seats
+        self._seats = seats_of(state)
         weights = [health.weight_level, health.weight_breadth, health.weight_trend]
-        if probe.seats:
+        if self._seats:
             weights.append(health.weight_seats)
         self._total_weight = sum(weights)
         self._gap = rhythm_gap_days(state)
@@ -150,6 +158,114 @@ def _first_crossing(
 ) -> float | None:
     """Earliest t in (start, end] where a monotone function passes ``threshold``; None if never.
 
+    The answer is the bisection's to BISECTION_TOLERANCE_S (``bisect_first_crossing``, the same
+    float, not merely one within a second of it), found with a few evaluations instead of ~20:
+
+    - a bound first: nothing has crossed at ``min(end, not_after)``, so (monotone) nothing crosses
+      before it and no crossing this search could return would be the earliest check: None;
+    - then the bisection's own steps are replayed without evaluating: the root lies in a bracket
+      (a, b] (not crossed at a, crossed at b), so a midpoint at or past b has crossed and one at or
+      before a has not. ``_narrow`` first tightens the bracket with Brent's method, superlinear
+      on smooth curves, so only a midpoint that still falls inside it needs the function. On
+      steps and kinks Brent falls back to halving the bracket, and narrowing stops after
+      MAX_NARROWING values: never more than that many values above the bisection's count.
+
+    ``not_after``: the caller only wants a crossing earlier than this (an earlier candidate is
+    known): None once the bisection's lower end reaches it, as ``bisect_first_crossing`` does.
+    """
+    sign = -1.0 if falling else 1.0
+
+    def excess(t: float) -> float:
+        """> 0 once crossed (``v < threshold`` falling, ``v > threshold`` rising)."""
+        return sign * (value_at(t) - threshold)
+
+    if start >= not_after:
+        return None
+    f_a = excess(start)
+    if f_a > 0:
+        return None
+    a, b = start, min(end, not_after)
+    f_b = excess(b)
+    if not f_b > 0:
+        return None
+    a, b = _narrow(excess, a, f_a, b, f_b)
+    lo, hi = start, end
+    while hi - lo > BISECTION_TOLERANCE_S:
+        if lo >= not_after:
+            return None
+        mid = (lo + hi) / 2.0
+        if a < mid < b:  # the bracket did not settle this step: the function does
+            if excess(mid) > 0:
+                b = mid
+            else:
+                a = mid
+        if mid >= b:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _narrow(
+    excess: Callable[[float], float], a: float, f_a: float, b: float, f_b: float
+) -> tuple[float, float]:
+    """A bracket (a, b] of the crossing (not crossed at a, crossed at b) at most SETTLED_S wide,
+    or as narrow as MAX_NARROWING values make it: Brent's method (zeroin: inverse quadratic
+    interpolation or secant steps, a bisection of the bracket whenever they would not shrink it
+    fast enough), run on the sign of ``excess`` (0 counts as not crossed)."""
+    start, end = a, b
+    c, f_c = a, f_a  # b and c straddle the crossing; b is the best estimate, a the previous one
+    d = e = b - a
+    for _ in range(MAX_NARROWING):
+        if (f_b > 0) == (f_c > 0):
+            c, f_c = a, f_a
+            d = e = b - a
+        if abs(f_c) < abs(f_b):
+            a, b, c = b, c, b
+            f_a, f_b, f_c = f_b, f_c, f_b
+        tol = 4.0 * EPSILON * abs(b) + SETTLED_S / 2.0
+        m = (c - b) / 2.0
+        if abs(m) <= tol:
+            break
+        if abs(e) >= tol and abs(f_a) > abs(f_b):
+            s = f_b / f_a
+            if a == c:  # secant
+                p, q = 2.0 * m * s, 1.0 - s
+            else:  # inverse quadratic interpolation
+                q, r = f_a / f_c, f_b / f_c
+                p = s * (2.0 * m * q * (q - r) - (b - a) * (r - 1.0))
+                q = (q - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = m
+        else:
+            d = e = m
+        a, f_a = b, f_b
+        b += d if abs(d) > tol else math.copysign(tol, m)
+        f_b = excess(b)
+    if (f_b > 0) == (f_c > 0):
+        c = a  # the last value fell on c's side: a, the one before it, is on the other
+    lo, hi = (c, b) if f_b > 0 else (b, c)
+    # Monotone: not crossed below, crossed above (anything else: the bisection decides alone).
+    return (lo, hi) if start <= lo < hi <= end else (start, end)
+
+
+def bisect_first_crossing(
+    value_at: Callable[[float], float],
+    threshold: float,
+    start: float,
+    end: float,
+    falling: bool,
+    not_after: float = math.inf,
+) -> float | None:
+    """``_first_crossing`` by plain bisection to BISECTION_TOLERANCE_S: the reference it must
+    equal (the tests compare the two); one evaluation per halving.
+
     ``not_after``: the caller only wants a crossing earlier than this (an earlier candidate is
     known), so the search stops, returning None, once its lower end reaches it: the answer would
     lie above the lower end. The steps it does take are the full search's, so any crossing it
@@ -200,8 +316,8 @@ def next_check(
     """The next moment this customer's scores should be re-evaluated without a new event."""
     candidates = closed_form_checks(state, now, config)
 
-    # The bisections below read the same few functions at shared points (the risk bisection
-    # starts on the temperature's and health's midpoints): each value is computed once per time.
+    # The searches below read the same few functions at shared points (all start at ``now``;
+    # risk reads temperature and health): each value is computed once per time.
     curve = temperature_model.TemperatureCurve(state, params.models, config.temperature)
     temperatures: dict[float, float] = {}
 
@@ -241,12 +357,14 @@ def first_band_crossing(
     health_at: Callable[[float], float],
     risk_at: Callable[[float], float],
     stop_early: bool = True,
+    first_crossing: Callable[..., float | None] = _first_crossing,
 ) -> float:
     """The next check: the earliest of ``candidates`` (``closed_form_checks``, the horizon first)
     and the moments temperature or health fall into a lower band, or risk rises into a higher one.
 
-    ``stop_early``: a bisection stops once it can only find a crossing later than the earliest
-    candidate known (the answer is the same; the tests compare both).
+    ``stop_early``: a search stops once it can only find a crossing later than the earliest
+    candidate known (the answer is the same; the tests compare both). ``first_crossing``: the
+    search (the tests pass ``bisect_first_crossing``, the reference).
     """
     horizon = candidates[0]
     current_t = temperature_at(now)
@@ -260,7 +378,7 @@ def first_band_crossing(
         return min(t for t in candidates if t > now)  # the horizon is always one
 
     if lower_t and state.sub_status != "cancelled":
-        when = _first_crossing(
+        when = first_crossing(
             temperature_at, max(lower_t) - ROUNDING_MARGIN, now, horizon, True, earliest()
         )
         if when is not None:
@@ -271,7 +389,7 @@ def first_band_crossing(
         if config.bands.quadrant_health < current:
             lower.append(config.bands.quadrant_health)
         if lower:
-            when = _first_crossing(
+            when = first_crossing(
                 health_at, max(lower) - ROUNDING_MARGIN, now, horizon, True, earliest()
             )
             if when is not None:
@@ -279,7 +397,7 @@ def first_band_crossing(
     current_risk = risk_at(now)
     upper = [b for _, b in config.bands.risk if b > current_risk]
     if upper:
-        when = _first_crossing(
+        when = first_crossing(
             risk_at, min(upper) - ROUNDING_MARGIN, now, horizon, False, earliest()
         )
         if when is not None:

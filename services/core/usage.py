@@ -162,6 +162,15 @@ class SilentUsage:
         return _measures(self._state, now, self._config, breadth, active, self._expected)
 
 
+def seats_of(state: CustomerState) -> int | None:
+    """The seats the profile states, None when it states none (or no usable number)."""
+    seats = state.profile.get("seats")
+    # The contract accepts 40.0 as well as 40 (one JSON number); bool is an int subclass.
+    if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 1:
+        return int(seats)
+    return None
+
+
 def _measures(
     state: CustomerState,
     now: float,
@@ -170,13 +179,7 @@ def _measures(
     sampled_users: int,
     expected: bool,
 ) -> UsageMeasures:
-    seats = state.profile.get("seats")
-    # The contract accepts 40.0 as well as 40 (one JSON number); bool is an int subclass.
-    seat_count = (
-        int(seats)
-        if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 1
-        else None
-    )
+    seat_count = seats_of(state)
     if not state.usage_events:
         return UsageMeasures(
             short_rate=0.0,

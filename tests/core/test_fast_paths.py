@@ -109,7 +109,8 @@ def test_silent_health_and_risk_equal_the_full_functions(engine: OfflineScorer) 
 def reference_next_check(
     state: CustomerState, now: float, params: ScoringParams, config: ScoringConfig
 ) -> float:
-    """next_check as it was before the fast paths (full temperature evaluations, no memo)."""
+    """next_check as it was before the fast paths: full temperature evaluations, no memo, and a
+    plain bisection over the whole horizon for every band."""
     candidates = timers.closed_form_checks(state, now, config)
     models = params.models
 
@@ -129,7 +130,15 @@ def reference_next_check(
         return risk_model.value(temperature_at(t), h, usage, config.risk)
 
     return timers.first_band_crossing(
-        state, now, config, candidates, temperature_at, health_at, risk_at, stop_early=False
+        state,
+        now,
+        config,
+        candidates,
+        temperature_at,
+        health_at,
+        risk_at,
+        stop_early=False,
+        first_crossing=timers.bisect_first_crossing,
     )
 
 
