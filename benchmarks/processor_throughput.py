@@ -26,6 +26,9 @@ the pass (the wrappers add ~0.3 µs per call; "other" is the processor's own loo
 ``--baseline DIR`` runs the same benchmark, on the same cached records, against the package
 sources of another checkout (e.g. ``git worktree add /tmp/base main``) in a child process, so a
 before/after comparison is measured in one run on one (shared, noisy) machine.
+
+``--compiled DIR`` (repeatable) runs it likewise against a mypyc-compiled tree of this checkout's
+package (``benchmarks/build_compiled.py DIR`` builds one), before the pure run of this checkout.
 """
 
 from __future__ import annotations
@@ -394,24 +397,40 @@ def main() -> None:
         default="",
         help="another checkout: run the same benchmark against its services/ first",
     )
+    parser.add_argument(
+        "--compiled",
+        action="append",
+        default=[],
+        help="a tree made by benchmarks/build_compiled.py: run the same benchmark against it "
+        "first (repeatable)",
+    )
     args = parser.parse_args()
+    children: list[tuple[str, str]] = []  # (label, PYTHONPATH) of runs in a child process
     if args.baseline:
-        # Build (or load) the records with this checkout first, so both runs read the same bytes.
-        for name in args.workloads.split(","):
-            build_records(name, Path(args.cache_dir))
         shim = Path(args.cache_dir) / "baseline-shim"
         shim.mkdir(parents=True, exist_ok=True)
         link = shim / "vitals"
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(Path(args.baseline).resolve() / "services")
-        argv = [a for a in sys.argv[1:]]
-        index = argv.index("--baseline")
-        del argv[index : index + 2]
-        env = dict(os.environ, PYTHONPATH=str(shim))
-        print(f"==== baseline: {args.baseline}", flush=True)
-        subprocess.run([sys.executable, __file__, *argv], env=env, check=True)
-        print("\n==== this checkout", flush=True)
+        children.append((f"baseline: {args.baseline}", str(shim)))
+    for tree in args.compiled:
+        children.append((f"compiled: {tree}", str(Path(tree).resolve())))
+    if children:
+        # Build (or load) the records with this checkout first, so every run reads the same bytes.
+        for name in args.workloads.split(","):
+            build_records(name, Path(args.cache_dir))
+        argv = list(sys.argv[1:])
+        for option in ("--baseline", "--compiled"):
+            while option in argv:
+                index = argv.index(option)
+                del argv[index : index + 2]
+        for label, pythonpath in children:
+            print(f"==== {label}", flush=True)
+            env = dict(os.environ, PYTHONPATH=pythonpath)
+            subprocess.run([sys.executable, __file__, *argv], env=env, check=True)
+            print(flush=True)
+        print("==== this checkout", flush=True)
     run(args)
 
 

@@ -221,8 +221,8 @@ def evaluate_rules(
     cooldown = config.alerts.cooldown_days * SECONDS_PER_DAY
 
     def fire(rule: str, why: str) -> None:
-        _, episode, last_raised, marker = memo.get(rule) or [0, 0, 0.0, 0.0]
-        episode = int(episode) + 1
+        _, previous, last_raised, marker = memo.get(rule) or [0, 0, 0.0, 0.0]
+        episode = int(previous) + 1
         cooled = (
             not last_raised
             or now - last_raised >= cooldown
