@@ -154,7 +154,7 @@ function renderGrowth(gr) {
       [["Acq.", "accounts first seen in the period"], ["Act.", "accounts that activated in the period (any cohort)"],
        ["Ret.", "accounts retained in the period"], ["Rev.", "accounts with a first payment in the period"],
        ["Ref.", "accounts that sent a first invite in the period"]].map(([h, t]) => el("th", { class: "num", title: t }, h)),
-      el("th", { class: "num", title: "of the accounts acquired in the period, the share that activated (ever)" }, "Activation (cohort)"),
+      el("th", { class: "num", title: "of the accounts acquired in the period, the share that activated (ever)" }, "Act. rate"),
       el("th", { class: "num", title: "customers who arrived through a referral in the period ÷ the customers who referred them" }, "K-factor"),
       el("th", { class: "num", title: "mean days from a referrer's arrival to its referral's arrival" }, "Cycle (days)"))),
     el("tbody", {}, rows.slice().reverse().map((r) => el("tr", {}, el("td", {}, periodName(r)),
