@@ -21,7 +21,10 @@ Per workload and layout, in this process and this run:
 Figures: events/s and the ratio to raw. With --steps (default on) a second processor pass runs
 with every step wrapped in a timer: decode, fold, evaluate, next_check, rules, state
 (de)serialisation, snapshot encoding; the table gives µs per event, per snapshot and the share of
-the pass (the wrappers add ~0.3 µs per call; "other" is the processor's own loop and bookkeeping).
+the pass ("other" is the processor's own loop and bookkeeping). Each wrapper reads the thread CPU
+clock twice (a system call: 0.3-1.5 µs each, depending on the machine's load), so the wrappers'
+own cost is calibrated in the same run on a no-op and subtracted: from each step the part that
+falls inside its span, from "other" the rest; the table shows the total subtracted.
 
 ``--baseline DIR`` runs the same benchmark, on the same cached records, against the package
 sources of another checkout (e.g. ``git worktree add /tmp/base main``) in a child process, so a
@@ -210,12 +213,39 @@ STEPS: list[tuple[str, str, str]] = [
 ]
 
 
+CALIBRATION_CALLS = 200_000
+
+
 class StepTimer:
     def __init__(self) -> None:
         self.seconds: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self._undo: list[Callable[[], None]] = []
         self._depth = 0
+        # Wrapper cost per call (s): the part inside a step's span, and the part outside it.
+        self.inside = self.outside = 0.0
+
+    def calibrate(self) -> None:
+        """Measure a wrapped no-op: what a wrapper adds to its step and to "other", per call."""
+        probe = StepTimer()
+        noop = probe.wrap(lambda: None, "noop")
+        bare: Callable[[], None] = lambda: None  # noqa: E731
+        rounds = []
+        for _ in range(3):
+            start = time.thread_time()
+            for _ in range(CALIBRATION_CALLS):
+                bare()
+            base = time.thread_time() - start
+            probe.seconds.clear()
+            start = time.thread_time()
+            for _ in range(CALIBRATION_CALLS):
+                noop()
+            total = time.thread_time() - start - base
+            inside = probe.seconds["noop"]
+            rounds.append((total, inside))
+        total, inside = min(rounds)
+        self.inside = max(inside, 0.0) / CALIBRATION_CALLS
+        self.outside = max(total - inside, 0.0) / CALIBRATION_CALLS
 
     def wrap(self, fn: Callable[..., Any], step: str) -> Callable[..., Any]:
         # Thread CPU time: the shares stay meaningful on a machine shared with other work.
@@ -283,6 +313,7 @@ def steps_pass(
 ) -> tuple[float, int, StepTimer]:
     """A processor pass with every step timed (CPU s of the pass, snapshots, the timers)."""
     timer = StepTimer()
+    timer.calibrate()
     timer.install()
     try:
         _, seconds, snapshots, _ = processor_pass(records, batch)
@@ -299,8 +330,11 @@ def print_steps(label: str, seconds: float, events: int, snapshots: int, timer: 
     print(
         f"  {'step':<30} {'calls':>10} {'µs/call':>9} {'µs/event':>9} {'µs/snap':>9} {'share':>7}"
     )
+    overhead = sum(timer.calls.values()) * (timer.inside + timer.outside)
+    seconds -= overhead
     accounted = 0.0
-    for step, spent in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):
+    net = {step: spent - timer.calls[step] * timer.inside for step, spent in timer.seconds.items()}
+    for step, spent in sorted(net.items(), key=lambda kv: -kv[1]):
         accounted += spent
         calls = timer.calls[step]
         print(
@@ -311,6 +345,11 @@ def print_steps(label: str, seconds: float, events: int, snapshots: int, timer: 
     print(
         f"  {'other (processor loop, ...)':<30} {'':>10} {'':>9} {1e6 * other / events:>9.2f} "
         f"{1e6 * other / max(snapshots, 1):>9.1f} {100 * other / seconds:>6.1f}%"
+    )
+    print(
+        f"  (step timers' own cost subtracted: {1e6 * (timer.inside + timer.outside):.2f} µs per "
+        f"wrapped call, {1e6 * timer.inside:.2f} of it inside the step; "
+        f"{1e6 * overhead / max(snapshots, 1):.1f} µs per snapshot in all)"
     )
 
 

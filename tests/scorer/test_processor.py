@@ -180,6 +180,58 @@ def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> Non
     assert gone[0]["raised_at_ts"] == gone[0]["predicted_at_ts"]
 
 
+def _stream_processor(store: MemoryStore) -> RecordProcessor:
+    processor = RecordProcessor(
+        store=store,
+        config=DEFAULT_CONFIG,
+        params=lambda: DEFAULT_PARAMS,
+        partitions=PARTITIONS,
+        clock="stream",
+        now=lambda p: processor.watermarks.get(p, 0.0),
+        wall=lambda: 1_800_000_000.0,
+    )
+    return processor
+
+
+def _usage_at(event_id: str, customer_id: str, ts: float) -> dict[str, object]:
+    stamp = datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return {**usage(event_id, customer_id), "timestamp": stamp}
+
+
+def test_stream_clock_scores_a_changed_customer_once_per_segment_of_event_time() -> None:
+    """Records spanning more than STREAM_SEGMENT_SPAN_S of event time are scored in segments: a
+    segment starts at its first record's earliest event and ends before the first record whose
+    latest event is more than the span after that start; an envelope belongs to one segment."""
+    t0, minute = 1_767_225_600.0, 60.0
+    records = [
+        record(_usage_at("a", "acme", t0), "acme", 0),
+        record(_usage_at("b", "acme", t0 + 30 * minute), "acme", 1),
+        # An envelope from t0 + 50 min to t0 + 59 min: still within the hour of the first segment.
+        record(
+            {"events": [_usage_at("c", "acme", t0 + 59 * minute), _usage_at("d", "acme", t0)]},
+            "acme",
+            2,
+        ),
+        # Latest event 61 min after the segment's start: a new segment, from its earliest event.
+        record(
+            {
+                "events": [
+                    _usage_at("e", "acme", t0 + 61 * minute),
+                    _usage_at("f", "acme", t0 + 50 * minute),
+                ]
+            },
+            "acme",
+            3,
+        ),
+        record(_usage_at("g", "acme", t0 + 109 * minute), "acme", 4),  # within the hour of t0+50
+        record(_usage_at("h", "acme", t0 + 111 * minute), "acme", 5),  # past it: a third segment
+    ]
+    out = _stream_processor(MemoryStore()).process(records)
+    as_of = [orjson.loads(value)["as_of_ts"] for _, value in out.snapshots]
+    assert as_of == [t0 + 59 * minute, t0 + 109 * minute, t0 + 111 * minute]
+    assert [orjson.loads(v)["stats"]["usage_events"] for _, v in out.snapshots] == [4, 7, 8]
+
+
 def test_a_huge_rejected_event_leaves_a_small_dead_letter() -> None:
     # Near the broker's 1 MiB limit: the whole payload in the letter would be too large to send.
     huge = orjson.dumps({**usage("e1", "acme"), "name": "x" * 1_000_000})
