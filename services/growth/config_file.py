@@ -2,9 +2,10 @@
 
 Every key is a ``GrowthConfig`` field and overrides its default; ``[experiments.<name>]`` tables
 register the experiments (goal fixed up front, control arm, horizon), replacing the example one.
-See docs/growth.md for a full file. Both the growth worker and the API read the same file, so the
-reports are computed with the thresholds and goals that built the totals. A file with an unknown
-key, a wrong type or a value out of range is refused at start-up with what and where.
+deploy/growth.example.toml lists every key (docs/growth.md, "Configuration"). Both the growth
+worker and the API read the same file, so the reports are computed with the thresholds and goals
+that built the totals. A file with an unknown key, a wrong type or a value out of range is
+refused at start-up with what and where.
 """
 
 from __future__ import annotations
