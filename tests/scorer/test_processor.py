@@ -137,19 +137,7 @@ def test_good_events_in_an_envelope_survive_a_bad_neighbour() -> None:
 def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> None:
     """One batch spanning 60 days of a partition's events: the quiet neighbour is alerted at its
     predicted crossing, on the state it had then, not at the end of the batch."""
-    store = MemoryStore()
-    processor = RecordProcessor(
-        store=store,
-        config=DEFAULT_CONFIG,
-        params=lambda: DEFAULT_PARAMS,
-        partitions=PARTITIONS,
-        clock="stream",
-        # The stream clock as the live scorer keeps it: the partition's latest event time.
-        now=lambda p: processor.watermarks.get(p, 0.0),
-        # A replay of history: the wall clock is years past the events (it only bounds how far
-        # ahead an event may be stamped).
-        wall=lambda: 1_800_000_000.0,
-    )
+    processor = _stream_processor(MemoryStore())
     quiet = "quiet-co"
     target = partition_for(quiet, PARTITIONS)
     busy = next(
@@ -181,6 +169,9 @@ def test_stream_clock_timers_fire_at_their_due_time_inside_a_long_batch() -> Non
 
 
 def _stream_processor(store: MemoryStore) -> RecordProcessor:
+    """The stream clock as the live scorer keeps it (the partition's latest event time), on a
+    replay of history: the wall clock is years past the events (it only bounds how far ahead an
+    event may be stamped)."""
     processor = RecordProcessor(
         store=store,
         config=DEFAULT_CONFIG,
