@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from processor_throughput import build_records, make_processor
+from processor_throughput import baseline_shim, build_records, make_processor
 
 
 def count(records: list[tuple[int, int, bytes, bytes]], max_events: int, compare: bool) -> None:
@@ -123,12 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     records = build_records("today", Path(args.cache_dir)).layouts["single"]
     if args.baseline:
-        shim = Path(args.cache_dir) / "evaluations-shim"
-        shim.mkdir(parents=True, exist_ok=True)
-        link = shim / "vitals"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(Path(args.baseline).resolve() / "services")
+        shim = baseline_shim(Path(args.cache_dir) / "evaluations-shim", args.baseline)
         argv = [a for a in sys.argv[1:] if a != "--compare"]
         index = argv.index("--baseline")
         del argv[index : index + 2]

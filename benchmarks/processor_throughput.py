@@ -77,11 +77,13 @@ class Records:
 
 def build_records(name: str, cache_dir: Path) -> Records:
     customers, days, scale = WORKLOADS[name]
-    path = cache_dir / f"records-{name}-{customers}-{days}-{scale}-{SEED}.pickle"
+    # Plain data in the cache, not a Records: a pickled class is looked up in the module that
+    # pickled it, which is __main__ here and another script (next_check_evaluations) there.
+    path = cache_dir / f"records-v2-{name}-{customers}-{days}-{scale}-{SEED}.pickle"
     if path.exists():
         with path.open("rb") as f:
-            cached: Records = pickle.load(f)
-        return cached
+            events, count_of_customers, layouts = pickle.load(f)
+        return Records(events, count_of_customers, layouts)
     try:
         from vitals.platform.partitioning import kafka_partition
         from vitals.tools.sim.generator import simulate
@@ -123,7 +125,11 @@ def build_records(name: str, cache_dir: Path) -> Records:
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        pickle.dump(records, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(
+            (records.events, records.customers, records.layouts),
+            f,
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
     return records
 
 
@@ -408,6 +414,17 @@ def run(args: argparse.Namespace) -> None:
                 print()
 
 
+def baseline_shim(shim: Path, checkout: str) -> Path:
+    """A folder whose ``vitals`` is ``checkout``'s services/: put it on PYTHONPATH to run this
+    code against another checkout's package."""
+    shim.mkdir(parents=True, exist_ok=True)
+    link = shim / "vitals"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(checkout).resolve() / "services")
+    return shim
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -446,12 +463,7 @@ def main() -> None:
     args = parser.parse_args()
     children: list[tuple[str, str]] = []  # (label, PYTHONPATH) of runs in a child process
     if args.baseline:
-        shim = Path(args.cache_dir) / "baseline-shim"
-        shim.mkdir(parents=True, exist_ok=True)
-        link = shim / "vitals"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(Path(args.baseline).resolve() / "services")
+        shim = baseline_shim(Path(args.cache_dir) / "baseline-shim", args.baseline)
         children.append((f"baseline: {args.baseline}", str(shim)))
     for tree in args.compiled:
         children.append((f"compiled: {tree}", str(Path(tree).resolve())))
