@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # per partition, each changed customer once: under load most events share a batch with others
     # of the same customer (fewer snapshots and table writes); when idle an event waits at most
     # the window. Behind a backlog Faust delivers ~2,000 records in 0.1-0.2 s: a 0.02 s window
-    # closed batches at a few hundred records, and the worker scored 1.36x fewer events per
+    # closed batches at a few hundred records, and the worker scored 1.2-1.4x fewer events per
     # CPU-second than with full batches (docs/measurements.md, session 5).
     scorer_batch_records: int = Field(default=2_000, ge=1)
     scorer_batch_within_s: float = Field(default=0.25, gt=0)
