@@ -253,6 +253,19 @@ async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alo
     }
     ahead = f"restored {len(records)} changelog records ahead of Faust"
     assert (ahead in (tmp_path / "compat-2.log").read_text()) == (restore == "ahead")
+    if restore == "ahead":
+        # The restore's listener heard each partition start empty, every record it applied
+        # (the table it ends with), and the offset the database ended at.
+        heard = {int(p): part["heard"] for p, part in dump.items()}
+        assert {p: h["begins"][0] for p, h in heard.items()} == {
+            p: [None, True] for p in range(settings.partitions)
+        }
+        assert {p: h["items"] for p, h in heard.items()} == {
+            int(p): part["items"] for p, part in dump.items()
+        }
+        assert {p: h["ends"][-1] for p, h in heard.items()} == {
+            int(p): part["offset"] for p, part in dump.items()
+        }
 
 
 @pytest.mark.integration
