@@ -77,6 +77,15 @@ class TimerIndex:
                 heap.append((due, customer_id))
         heapq.heapify(heap)
 
+    def load_dues(self, partition: int, dues: Mapping[str, float]) -> None:
+        """``load`` from a mapping customer_id -> due (bulk operations, no call per entry)."""
+        self._loaded.add(partition)
+        timed = {customer_id: due for customer_id, due in dues.items() if due}
+        self._due.update(timed)
+        heap = self._heaps[partition]
+        heap.extend([(due, customer_id) for customer_id, due in timed.items()])
+        heapq.heapify(heap)
+
     def partitions(self) -> list[int]:
         return [p for p, heap in self._heaps.items() if heap]
 
@@ -134,32 +143,29 @@ def rebuild_timers(
     states: PartitionItems,
     partitions: Iterable[int],
     cancel: threading.Event | None = None,
-    prebuilt: Mapping[int, Mapping[bytes, float]] | None = None,
+    prebuilt: Mapping[int, Mapping[str, float]] | None = None,
 ) -> TimerIndex | None:
     """A fresh index of every stored customer's next timer on ``partitions`` (safe to run in a
     thread: it touches nothing but the stores it reads and the index it returns). None when
     ``cancel`` was set meanwhile (a newer rebalance makes this rebuild moot). A partition in
-    ``prebuilt`` (customer id bytes -> due, see ``CatchUpTimers.ready``) is taken from there
-    instead of the store."""
+    ``prebuilt`` (customer id -> due, see ``CatchUpTimers.ready``) is taken from there instead
+    of the store."""
     index = TimerIndex()
     prebuilt = prebuilt or {}
     for partition in partitions:
-        entries: list[tuple[float, str]] = []
         known = prebuilt.get(partition)
-        pairs = known.items() if known is not None else _stored_dues(states, partition)
-        for count, (key, due) in enumerate(pairs, start=1):
-            entries.append((due, key.decode()))
+        if known is not None:
+            index.load_dues(partition, known)
+            continue
+        entries: list[tuple[float, str]] = []
+        for count, (key, value) in enumerate(states.items(partition), start=1):
+            entries.append((stored_next_check(value), key.decode()))
             if cancel is not None and count % CANCEL_CHECK_EVERY == 0 and cancel.is_set():
                 return None
         if cancel is not None and cancel.is_set():
             return None
         index.load(partition, entries)
     return index
-
-
-def _stored_dues(states: PartitionItems, partition: int) -> Iterator[tuple[bytes, float]]:
-    for key, value in states.items(partition):
-        yield key, stored_next_check(value)
 
 
 class _Record(Protocol):
@@ -181,8 +187,8 @@ class CatchUpTimers:
     loop, ``records`` on the restore's writer thread between them."""
 
     def __init__(self) -> None:
-        self._building: dict[int, dict[bytes, float]] = {}
-        self._ready: dict[int, tuple[int | None, dict[bytes, float]]] = {}
+        self._building: dict[int, dict[str, float]] = {}
+        self._ready: dict[int, tuple[int | None, dict[str, float]]] = {}
 
     def begin(self, partition: int, persisted: int | None, empty: bool) -> None:
         done = self._ready.pop(partition, None)
@@ -199,16 +205,16 @@ class CatchUpTimers:
             return
         for record in records:
             if record.value is None:
-                dues.pop(record.key, None)
+                dues.pop(record.key.decode(), None)
             else:
-                dues[record.key] = stored_next_check(record.value)
+                dues[record.key.decode()] = stored_next_check(record.value)
 
     def end(self, partition: int, persisted: int | None) -> None:
         dues = self._building.pop(partition, None)
         if dues is not None:
             self._ready[partition] = (persisted, dues)
 
-    def ready(self, partition: int, persisted: int | None) -> Mapping[bytes, float] | None:
+    def ready(self, partition: int, persisted: int | None) -> Mapping[str, float] | None:
         """The index of ``partition`` if the database is still at the offset it was completed
         at (``persisted``: its offset now); None otherwise (and a stale one is forgotten)."""
         done = self._ready.get(partition)
