@@ -284,8 +284,9 @@ class PartitionedTable:
         write releases the GIL, so the two overlap. The pages go in without RocksDB's write-ahead
         log and every database is flushed before this returns: a crash in between loses a suffix
         of the restore together with its persisted offset (the next restore reads it again),
-        and the scorer's own writes, which do use the log, only come after the flush, so none
-        can land on top of restored states that are not yet on disk."""
+        and the writes that follow (Faust's recovery, the scorer's), which do use the log, only
+        come after the flush, even when the restore fails, so none can land on top of restored
+        states that are not yet on disk."""
         import rocksdict
 
         topic = self.changelog_topic
@@ -337,13 +338,11 @@ class PartitionedTable:
                     await in_flight  # one page written while the next is read, no more
                 in_flight = loop.run_in_executor(writer, self._apply, work, options, listener)
                 applied += sum(len(messages) for _, messages in work)
-            if in_flight is not None:
-                await in_flight
-                in_flight = None
-            await loop.run_in_executor(writer, self._flush, partitions)
         finally:
             if in_flight is not None:
                 await asyncio.wait([in_flight])  # never leave a write running on a closing store
+            # Failed or not: what went in without the log is on disk before anything else writes.
+            await loop.run_in_executor(writer, self._flush, partitions)
             writer.shutdown(wait=False)
             await consumer.stop()
         if listener is not None:
