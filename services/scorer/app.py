@@ -152,9 +152,11 @@ class ScorerApp:
 
         Faust may recover more than once while a worker starts (a second rebalance as the group
         settles): partitions already indexed and held since are not read again, so each recovery
-        costs only what it newly assigned. Read off the event loop, and only each state's tail
-        (timers.rebuild_timers): at 1M customers a full decode of every state on the loop took
-        long enough to miss heartbeats."""
+        costs only what it newly assigned. A partition the restore ahead of Faust filled from
+        its changelog comes indexed already (timers.CatchUpTimers: no read of the table); the
+        others are read off the event loop, and only each state's tail (timers.rebuild_timers):
+        at 1M customers a full decode of every state on the loop took long enough to miss
+        heartbeats."""
         async with self._rebuild_lock:  # never two at once (see below)
             await self._rebuild_timers_locked()
 
