@@ -52,7 +52,7 @@ from .faust_compat import (
 from .processor import Output, RecordProcessor, SourceRecord
 from .records import tick_record
 from .store import PartitionedStore
-from .timers import rebuild_timers
+from .timers import CatchUpTimers, rebuild_timers
 
 logger = logging.getLogger("vitals.scorer")
 
@@ -106,8 +106,14 @@ class ScorerApp:
         self._rebuild_cancel = threading.Event()
         self._rebuild_lock = asyncio.Lock()
         self._generation = 0  # rebalances seen: a rebuild spanning one is discarded
+        # Timers of the partitions restored from the changelog, indexed as the restore reads them.
+        self._catch_up = CatchUpTimers()
         restore_ahead_of_faust(
-            self.app, self.table, settings.kafka_bootstrap, on_assigned=self._on_assigned
+            self.app,
+            self.table,
+            settings.kafka_bootstrap,
+            on_assigned=self._on_assigned,
+            listener=self._catch_up,
         )
         self.states = PartitionedTable(self.app, self.table)
         self.store = PartitionedStore(self.states)
@@ -146,9 +152,11 @@ class ScorerApp:
 
         Faust may recover more than once while a worker starts (a second rebalance as the group
         settles): partitions already indexed and held since are not read again, so each recovery
-        costs only what it newly assigned. Read off the event loop, and only each state's tail
-        (timers.rebuild_timers): at 1M customers a full decode of every state on the loop took
-        long enough to miss heartbeats."""
+        costs only what it newly assigned. A partition the restore ahead of Faust filled from
+        its changelog comes indexed already (timers.CatchUpTimers: no read of the table); the
+        others are read off the event loop, and only each state's tail (timers.rebuild_timers):
+        at 1M customers a full decode of every state on the loop took long enough to miss
+        heartbeats."""
         async with self._rebuild_lock:  # never two at once (see below)
             await self._rebuild_timers_locked()
 
@@ -161,6 +169,13 @@ class ScorerApp:
             timers.drop(partition)
         reassigned, self._reassigned = self._reassigned, set()
         fresh = sorted(active - (timers.indexed() - reassigned))
+        self._catch_up.forget(set(range(self.settings.partitions)) - active)
+        # Partitions restored from their changelog and untouched since come indexed already.
+        prebuilt = {
+            p: dues
+            for p in fresh
+            if (dues := self._catch_up.ready(p, self.states.persisted_offset(p))) is not None
+        }
         if fresh:
             # A rebalance arriving meanwhile cancels this read (see _on_assigned): its
             # partitions are read by the recovery that follows. Two overlapping full rebuilds
@@ -168,7 +183,9 @@ class ScorerApp:
             generation = self._generation
             cancel = self._rebuild_cancel = threading.Event()
             loop = asyncio.get_running_loop()
-            index = await loop.run_in_executor(None, rebuild_timers, self.states, fresh, cancel)
+            index = await loop.run_in_executor(
+                None, rebuild_timers, self.states, fresh, cancel, prebuilt
+            )
             if index is None or generation != self._generation:
                 for partition in fresh:
                     timers.drop(partition)
@@ -176,13 +193,16 @@ class ScorerApp:
                 logger.info("timers: rebuild cancelled by a rebalance")
                 return
             timers.absorb(index)
+            self._catch_up.forget(fresh)
         metrics.TIMERS_PENDING.set(len(timers))
         logger.info(
-            "timers: %d rebuilt in %.2f s (%d of %d partitions read)",
+            "timers: %d rebuilt in %.2f s (%d of %d partitions read, %d of them from the "
+            "changelog restore)",
             len(timers),
             time.perf_counter() - started,
             len(fresh),
             len(active),
+            len(prebuilt),
         )
 
     def _on_assigned(self, partitions: set[int]) -> None:

@@ -39,7 +39,8 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -219,6 +220,30 @@ def _store(table: TableT[Any, Any]) -> Any:
     return store
 
 
+class ChangelogRecord(Protocol):
+    """What a restore listener reads of a changelog record (aiokafka's ConsumerRecord)."""
+
+    @property
+    def key(self) -> bytes: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class RestoreListener(Protocol):
+    """Hears what ``PartitionedTable.restore`` applies, per partition: ``begin`` (on the event
+    loop) with the database's persisted offset before the restore and whether it held nothing
+    at all; ``records`` (on the restore's writer thread) for each page written, in changelog
+    order, a value of None being a deletion; ``end`` (on the loop) once every page is on disk,
+    with the persisted offset now. A restore that fails calls no ``end``."""
+
+    def begin(self, partition: int, persisted: int | None, empty: bool) -> None: ...
+
+    def records(self, partition: int, records: Sequence[ChangelogRecord]) -> None: ...
+
+    def end(self, partition: int, persisted: int | None) -> None: ...
+
+
 class PartitionedTable:
     """Raw reads and batched writes of a Faust RocksDB table, one partition at a time."""
 
@@ -249,9 +274,19 @@ class PartitionedTable:
             if key != OFFSET_KEY:
                 yield key, value
 
-    async def restore(self, bootstrap: str) -> int:
+    async def restore(self, bootstrap: str, listener: RestoreListener | None = None) -> int:
         """Read each active partition's changelog from the database's persisted offset to the
-        end into the database (see ``restore_ahead_of_faust``); returns the records applied."""
+        end into the database (see ``restore_ahead_of_faust``); returns the records applied.
+        ``listener`` sees every record applied, partition by partition (its calls run on the
+        writer thread, in changelog order).
+
+        A page is written on one writer thread while the next is fetched and decoded: RocksDB's
+        write releases the GIL, so the two overlap. The pages go in without RocksDB's write-ahead
+        log and every database is flushed before this returns: a crash in between loses a suffix
+        of the restore together with its persisted offset (the next restore reads it again),
+        and the writes that follow (Faust's recovery, the scorer's), which do use the log, only
+        come after the flush, even when the restore fails, so none can land on top of restored
+        states that are not yet on disk."""
         import rocksdict
 
         topic = self.changelog_topic
@@ -265,6 +300,11 @@ class PartitionedTable:
             fetch_max_bytes=RESTORE_FETCH_BYTES * 4,
         )
         await consumer.start()
+        loop = asyncio.get_running_loop()
+        writer = ThreadPoolExecutor(1, thread_name_prefix="vitals-restore")  # pages in order
+        options = rocksdict.WriteOptions()
+        options.disable_wal = True  # type: ignore[assignment,method-assign]  # a property; the stub says method
+        in_flight: asyncio.Future[None] | None = None
         applied = 0
         try:
             tps = [TopicPartition(topic, p) for p in partitions]
@@ -275,6 +315,9 @@ class PartitionedTable:
             for tp in tps:
                 persisted = self.persisted_offset(tp.partition)
                 start = max(starts[tp], persisted + 1 if persisted is not None else 0)
+                if listener is not None:
+                    empty = persisted is None and self._is_empty(tp.partition)
+                    listener.begin(tp.partition, persisted, empty)
                 if start < ends[tp]:
                     consumer.seek(tp, start)
                     remaining.add(tp)
@@ -285,24 +328,56 @@ class PartitionedTable:
                 for tp in [tp for tp in remaining if not pages.get(tp)]:
                     if await consumer.position(tp) >= ends[tp]:
                         remaining.discard(tp)  # the end is past records no longer there
+                work = [(tp.partition, messages) for tp, messages in pages.items() if messages]
                 for tp, messages in pages.items():
-                    if not messages:
-                        continue
-                    batch = rocksdict.WriteBatch(raw_mode=True)
-                    for m in messages:
-                        if m.value is None:
-                            batch.delete(m.key)
-                        else:
-                            batch.put(m.key, m.value)
-                    batch.put(OFFSET_KEY, str(messages[-1].offset).encode())
-                    _store(self._table)._db_for_partition(tp.partition).write(batch)
-                    applied += len(messages)
-                    if messages[-1].offset + 1 >= ends[tp]:
+                    if messages and messages[-1].offset + 1 >= ends[tp]:
                         remaining.discard(tp)
-                    await asyncio.sleep(0)  # heartbeats and the rest of the loop keep running
+                if not work:
+                    continue
+                if in_flight is not None:
+                    await in_flight  # one page written while the next is read, no more
+                in_flight = loop.run_in_executor(writer, self._apply, work, options, listener)
+                applied += sum(len(messages) for _, messages in work)
         finally:
+            if in_flight is not None:
+                await asyncio.wait([in_flight])  # never leave a write running on a closing store
+            # Failed or not: what went in without the log is on disk before anything else writes.
+            await loop.run_in_executor(writer, self._flush, partitions)
+            writer.shutdown(wait=False)
             await consumer.stop()
+        if listener is not None:
+            for partition in partitions:
+                listener.end(partition, self.persisted_offset(partition))
         return applied
+
+    def _is_empty(self, partition: int) -> bool:
+        return next(iter(self.items(partition)), None) is None
+
+    def _apply(
+        self,
+        work: Sequence[tuple[int, Sequence[Any]]],
+        options: Any,
+        listener: RestoreListener | None,
+    ) -> None:
+        """Write fetched changelog pages (partition, records) into their databases (writer
+        thread): one WriteBatch per page, with the page's last offset as the persisted one."""
+        import rocksdict
+
+        for partition, messages in work:
+            batch = rocksdict.WriteBatch(raw_mode=True)
+            for m in messages:
+                if m.value is None:
+                    batch.delete(m.key)
+                else:
+                    batch.put(m.key, m.value)
+            batch.put(OFFSET_KEY, str(messages[-1].offset).encode())
+            _store(self._table)._db_for_partition(partition).write(batch, options)
+            if listener is not None:
+                listener.records(partition, messages)
+
+    def _flush(self, partitions: Sequence[int]) -> None:
+        for partition in partitions:
+            _store(self._table)._db_for_partition(partition).flush()
 
     def active_partitions_assigned(self) -> list[int]:
         """Active partitions of the table's changelog in the current assignment."""
@@ -341,6 +416,7 @@ def restore_ahead_of_faust(
     table: TableT[bytes, bytes],
     bootstrap: str,
     on_assigned: Callable[[set[int]], None] | None = None,
+    listener: RestoreListener | None = None,
 ) -> None:
     """After each rebalance, before Faust's own recovery: bring every active partition's database
     up to its changelog's end (records after the persisted offset, one WriteBatch per fetched
@@ -348,7 +424,7 @@ def restore_ahead_of_faust(
     little left; it still does the rest (standbys, records written meanwhile).
 
     ``on_assigned`` hears the table partitions newly assigned by each rebalance (before the
-    recovery that follows it)."""
+    recovery that follows it); ``listener`` hears every record restored (RestoreListener)."""
     states = PartitionedTable(app, table)
     original = table.on_rebalance
 
@@ -360,7 +436,7 @@ def restore_ahead_of_faust(
             changelog = states.changelog_topic
             on_assigned({tp.partition for tp in newly_assigned if tp.topic == changelog})
         started = time.perf_counter()
-        applied = await states.restore(bootstrap)
+        applied = await states.restore(bootstrap, listener)
         if applied:
             logger.info(
                 "restored %d changelog records ahead of Faust in %.1f s",

@@ -3,6 +3,7 @@ sending anything, at the predicted crossing, exactly once — across a scorer re
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,10 @@ DAY = 86_400.0
 HOUR = 3_600.0
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z: a replay of history, scored on the stream clock
 QUIET_DAYS = 10.0  # AlertConfig.gone_quiet_days
+# ScorerApp._rebuild_timers' log line: partitions read, and how many of them the restore indexed.
+TIMERS_LINE = re.compile(
+    r"\((\d+) of \d+ partitions read, (\d+) of them from the changelog restore\)"
+)
 
 
 def neighbour_of(customer_id: str, partitions: int) -> str:
@@ -99,6 +104,12 @@ async def test_gone_quiet_fires_once_at_the_predicted_crossing_across_a_restart(
                 )
             finally:
                 await client.aclose()
+
+    # The restarted worker's timers came from the records its restore read, not from a second
+    # pass over the table (nothing was written between its restore and Faust's recovery).
+    rebuilds = TIMERS_LINE.findall((tmp_path / "scorer-2.log").read_text(errors="replace"))
+    assert rebuilds and all(read == restored for read, restored in rebuilds), rebuilds
+    assert sum(int(restored) for _, restored in rebuilds) >= 1
 
     gone_quiet = [a for a in alerts if a["customer_id"] == quiet and a["rule"] == "gone_quiet"]
     assert len(gone_quiet) == 1, gone_quiet

@@ -10,7 +10,8 @@ the worker writes its active partitions' contents to ``<dump dir>/<name>-<n>.jso
     python compat_worker.py NAME BOOTSTRAP APP_ID SOURCE_TOPIC PARTITIONS DATADIR DUMP_DIR [ahead]
 
 With ``ahead``, the worker restores from the changelog ahead of Faust (restore_ahead_of_faust) as
-the scorer does; without it, Faust's own recovery does it all.
+the scorer does, with a listener that records what each restore told it (in the dumps, under
+``heard``); without it, Faust's own recovery does it all.
 """
 
 from __future__ import annotations
@@ -18,13 +19,50 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
 import orjson
 
-from vitals.scorer.faust_compat import PartitionedTable, filing_under, restore_ahead_of_faust
+from vitals.scorer.faust_compat import (
+    ChangelogRecord,
+    PartitionedTable,
+    filing_under,
+    restore_ahead_of_faust,
+)
+
+
+class Heard:
+    """A restore listener that keeps what it was told, per partition: every ``begin`` (persisted
+    offset, empty), the records folded into key -> value (None deletes), every ``end``."""
+
+    def __init__(self) -> None:
+        self.begins: dict[int, list[tuple[int | None, bool]]] = {}
+        self.items: dict[int, dict[bytes, bytes]] = {}
+        self.ends: dict[int, list[int | None]] = {}
+
+    def begin(self, partition: int, persisted: int | None, empty: bool) -> None:
+        self.begins.setdefault(partition, []).append((persisted, empty))
+
+    def records(self, partition: int, records: Sequence[ChangelogRecord]) -> None:
+        items = self.items.setdefault(partition, {})
+        for record in records:
+            if record.value is None:
+                items.pop(record.key, None)
+            else:
+                items[record.key] = record.value
+
+    def end(self, partition: int, persisted: int | None) -> None:
+        self.ends.setdefault(partition, []).append(persisted)
+
+    def of(self, partition: int) -> dict[str, Any]:
+        return {
+            "begins": self.begins.get(partition, []),
+            "items": {k.decode(): v.decode() for k, v in self.items.get(partition, {}).items()},
+            "ends": self.ends.get(partition, []),
+        }
 
 
 def main() -> None:
@@ -47,8 +85,10 @@ def main() -> None:
     table = app.Table(
         "customers", default=None, partitions=int(partitions), key_type=bytes, value_type=bytes
     )
+    heard: Heard | None = None
     if sys.argv[8:] == ["ahead"]:
-        restore_ahead_of_faust(app, table, bootstrap)
+        heard = Heard()
+        restore_ahead_of_faust(app, table, bootstrap, listener=heard)
     states = PartitionedTable(app, table)
     dumps = itertools.count()
 
@@ -57,6 +97,7 @@ def main() -> None:
             str(p): {
                 "items": {k.decode(): v.decode() for k, v in states.items(p)},
                 "offset": states.persisted_offset(p),
+                **({"heard": heard.of(p)} if heard is not None else {}),
             }
             for p in states.active_partitions()
         }

@@ -18,9 +18,10 @@ from typing import Any
 import faust
 import orjson
 import pytest
+import rocksdict
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from e2e.services import await_for, running
+from e2e.services import await_for, kill9, running
 from faust.stores.rocksdb import Store
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -151,14 +152,19 @@ async def _produce(settings: Settings, topic: str, records: dict[str, str]) -> N
 
 
 def _worker(
-    name: str, settings: Settings, datadir: Path, dumps: Path, ahead: bool = False
+    name: str,
+    settings: Settings,
+    datadir: Path,
+    dumps: Path,
+    ahead: bool = False,
+    source: str | None = None,
 ) -> list[str]:
     return [
         str(WORKER),
         name,
         settings.kafka_bootstrap,
         settings.scorer_app_id,
-        settings.topic_events,
+        source or settings.topic_events,
         str(settings.partitions),
         str(datadir),
         str(dumps),
@@ -253,6 +259,68 @@ async def test_writes_land_on_their_partition_and_restore_from_the_changelog_alo
     }
     ahead = f"restored {len(records)} changelog records ahead of Faust"
     assert (ahead in (tmp_path / "compat-2.log").read_text()) == (restore == "ahead")
+    if restore == "ahead":
+        # The restore's listener heard each partition start empty, every record it applied
+        # (the table it ends with), and the offset the database ended at.
+        heard = {int(p): part["heard"] for p, part in dump.items()}
+        assert {p: h["begins"][0] for p, h in heard.items()} == {
+            p: [None, True] for p in range(settings.partitions)
+        }
+        assert {p: h["items"] for p, h in heard.items()} == {
+            int(p): part["items"] for p, part in dump.items()
+        }
+        assert {p: h["ends"][-1] for p, h in heard.items()} == {
+            int(p): part["offset"] for p, part in dump.items()
+        }
+
+
+@pytest.mark.integration
+async def test_what_a_restore_ahead_wrote_is_on_disk_when_the_worker_is_killed_right_after(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The restore writes without RocksDB's log and flushes at its end: a worker killed once
+    recovered (long before a memtable would fill and flush on its own) keeps every state and
+    the persisted offsets in its databases."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    await _create_changelog(settings)
+    records = {f"c{i}": f"v{i}" for i in range(200)}  # all through the batched path
+    with running(
+        "compat-1", [], settings, tmp_path, python=_worker("w1", settings, tmp_path / "d1", dumps)
+    ):
+        await _produce_until_written(settings, records, "every write on the changelog")
+    changelog = await _changelog(settings, _changelog_topic(settings))
+    last_offsets = {p: max(o for q, o, _, _ in changelog if q == p) for p, *_ in changelog}
+    # The second worker reads an empty source: nothing but the restore writes to its databases.
+    quiet = f"{settings.topic_events}.quiet"
+    await ensure_topics(settings, extra=[TopicSpec(quiet, settings.partitions, {})])
+    worker = _worker("w2", settings, tmp_path / "d2", dumps, ahead=True, source=quiet)
+    with running("compat-2", [], settings, tmp_path, python=worker) as proc:
+
+        async def recovered() -> dict[str, Any] | None:
+            dump = _latest_dump(dumps, "w2")
+            return dump if dump and len(dump) == settings.partitions else None
+
+        await await_for(recovered, timeout=STEP_TIMEOUT_S, what="the restored table")
+        kill9(proc)
+    on_disk: dict[str, tuple[int, str]] = {}
+    offsets: dict[int, int | None] = {}
+    for partition in range(settings.partitions):
+        [path] = (tmp_path / "d2").rglob(f"customers-{partition}.db")
+        db = rocksdict.Rdict(str(path), options=rocksdict.Options(raw_mode=True))
+        try:
+            for key, value in db.items():
+                if key != OFFSET_KEY:
+                    on_disk[key.decode()] = (partition, value.decode())
+            raw = db.get(OFFSET_KEY)
+            offsets[partition] = int(raw) if raw is not None else None
+        finally:
+            db.close()
+    assert on_disk == {
+        key: (partition_for(key, settings.partitions), f"w1:{value}")
+        for key, value in records.items()
+    }
+    assert offsets == {p: last_offsets.get(p) for p in range(settings.partitions)}
 
 
 @pytest.mark.integration
