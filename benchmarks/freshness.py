@@ -1,7 +1,7 @@
 """Event -> `scores` freshness of the live scorer at a steady send rate (issue 10, item 3: p99
 <= 1 s at a steady 5,000 events/s), per scorer batch window (``VITALS_SCORER_BATCH_WITHIN_S``).
 
-    .venv/bin/python benchmarks/freshness.py --rate 500,1000 --within 0.02,0.25     # ~6 min
+    .venv/bin/python benchmarks/freshness.py --rate 500,1000 --within 0.02,0.25     # ~7 min
     .venv/bin/python benchmarks/freshness.py --rate 4000 --envelope-size 250 --within 0.02,0.25
     .venv/bin/python benchmarks/freshness.py --customers 1000 --days 2 --rate 200 --seconds 10
 
@@ -13,13 +13,16 @@ What it does:
    variant, seeded): a customer drawn uniformly from the population and a feature name per event.
 3. Per variant (rate x envelope size x within), on topics, an app id, a data dir and a Redis db
    of its own: sends the history (``vitals.tools.sim.replay.replay_file``, envelopes of 250),
-   starts ``vitals scorer`` as a child process and waits until its group has committed the end of
-   `events` (caught up), then sends the live events at a steady --rate for --seconds. Each event is
-   stamped, when it is created, with the wall time as its event time (its ``timestamp``). With
-   --envelope-size K > 1 events are grouped per partition exactly as ``vitals replay
-   --envelope-size K`` does (same partitioning function, same buffers, flushed when full or
-   after ENVELOPE_LINGER_S); the producer is the one every writer of `events` uses, with the
-   ingest service's linger.
+   starts ``vitals scorer`` (and ``vitals projector``, unless --redis-samples 0) as child
+   processes and waits until the scorer's group has committed the end of `events` (caught up),
+   then until the re-check timers every loaded customer gets BACKFILL_RECHECK_S after its history
+   have fired and `scores` is quiet, and until the projector has committed the end of `scores`
+   (steady state, not the end of a backfill), then sends the live events at a steady --rate for
+   --seconds. Each event is stamped, when it is created, with the wall time as its event time
+   (its ``timestamp``). With --envelope-size K > 1 events are grouped per partition exactly as
+   ``vitals replay --envelope-size K`` does (same partitioning function, same buffers, flushed
+   when full or after ENVELOPE_LINGER_S); the producer is the one every writer of `events` uses,
+   with the ingest service's linger.
 4. Reads `scores` back after the run and matches each live event to the first snapshot of its
    customer whose ``stats.last_event_at`` is at or past the event's time (a customer's live events
    carry strictly increasing millisecond times, all after their history, so that snapshot is the
@@ -32,14 +35,21 @@ What it does:
    stopped (the backlog: exact, from the snapshots' CreateTime), the group's committed lag at
    that moment (coarse: Faust commits every few seconds), the drain time (last live snapshot -
    end of sending), snapshots per live event and the scorer's CPU seconds per live event.
+5. Redis (what the API serves): --redis-samples events a second are followed while the run goes
+   on; their customers' records are read from Redis every REDIS_POLL_S (one pipeline, decoded as
+   the API reads them) until ``stats.last_event_at`` reaches the event: creation -> seen.
+6. The scorer's CPU time and its run-queue wait (/proc schedstat: runnable, no CPU free) as a share
+   of the wall time of the live phase: on a shared machine a high wait share means the machine,
+   not the scorer's batching, set the latency.
 
 Clock: "wall", the default of ``Settings.clock`` and the one the product runs live with: a live
 scorer evaluates at the wall clock (silence ages in real time, timers fire on time, a whole batch
 is one segment). "stream" is for replays of history, which score as of that history.
 
-Not measured: the step `scores` -> Redis (`vitals projector`) -> API. CPU: the sender, the broker
-and the scorer share the machine; every variant of one run has the same events and rate, so
-compare variants within a run. Redis/API visibility would add the projector's own batching.
+Not measured: the API's HTTP layer on top of the Redis read (it returns the stored bytes). CPU:
+the sender, the broker, the scorer and the projector share the machine; every variant of one run
+has the same events and rate, and --repeats runs the variants again in reverse order, so compare
+variants within a run.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ import itertools
 import logging
 import random
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -99,7 +110,7 @@ MAX_IN_FLIGHT = 2_000
 PRODUCER_BATCH_BYTES = 256 * 1024
 PRODUCER_REQUEST_TIMEOUT_MS = 15_000
 # After sending stops, the scorer has this long to put every live event on `scores`.
-DRAIN_TIMEOUT_S = 120.0
+DRAIN_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -167,6 +178,10 @@ def variant_settings(base: Settings, run: str, tag: str, redis_db: int, within: 
             "redis_url": f"redis://127.0.0.1:{base.redis_port}/{redis_db}",
         }
     )
+
+
+# Every child process started, stopped again at exit whatever happened (an interrupt included).
+CHILDREN: list[subprocess.Popen[bytes]] = []
 
 
 # ---- the live phase ---------------------------------------------------------------------------
@@ -409,10 +424,12 @@ async def run_variant(
     )
     spawned = time.time()
     procs = [start_scorer(settings, logs / f"{settings.scorer_app_id}.log", command)]
+    CHILDREN.extend(procs)
     sampler = RedisSampler(settings.redis_url) if redis_samples_per_s > 0 else None
     if sampler is not None:
         log = logs / f"{settings.scorer_app_id}-projector.log"
         procs.append(start_scorer(settings, log, PROJECTOR_COMMAND))
+        CHILDREN.append(procs[-1])
     try:
         async with Watcher(settings) as watch:  # its end offsets: the history's
             stalled = await _wait_done(watch, procs[:1], logs)
@@ -597,7 +614,8 @@ async def bench(args: argparse.Namespace, base: Settings, run: str, workdir: Pat
         print(
             f"  sent in {result.send_s:.1f} s ({result.sent / result.send_s:,.0f} ev/s), "
             f"p50 {quantile(result.latencies, 0.5):.3f} s, p99 "
-            f"{quantile(result.latencies, 0.99):.3f} s; start-up and catch-up "
+            f"{quantile(result.latencies, 0.99):.3f} s; scorer CPU {100 * result.cpu_share:.0f} %, "
+            f"run-queue wait {100 * result.starved_share:.0f} % of wall; start-up and catch-up "
             f"{result.startup_s:.0f} s",
             flush=True,
         )
@@ -673,6 +691,8 @@ def main() -> None:
     try:
         asyncio.run(bench(args, base, run, workdir))
     finally:
+        for proc in CHILDREN:
+            stop_scorer(proc)
         if not args.keep_stack:
             stack_down(base)
         for path in workdir.iterdir():
