@@ -336,6 +336,8 @@ async def run_scorer(
         load_start = os.getloadavg()[0]
         spawned = time.time()
         log_paths = [logs / f"{settings.scorer_app_id}-{i}.log" for i in range(workers)]
+        # The logs are appended to: only what this run writes counts.
+        log_starts = [p.stat().st_size if p.exists() else 0 for p in log_paths]
         procs = [
             start_scorer(
                 settings.model_copy(update={"data_dir": settings.data_dir / f"worker-{i}"})
@@ -347,7 +349,7 @@ async def run_scorer(
             for i in range(workers)
         ]
         try:
-            await _wait_ready(procs, log_paths, logs)
+            await _wait_ready(procs, list(zip(log_paths, log_starts, strict=True)), logs)
             ready = time.time()
             cpu_start = sum(process_cpu_s(proc.pid) for proc in procs)
             await _wait_first_snapshot(watch, procs, logs)
@@ -379,11 +381,20 @@ READY_LINE = "[^Worker]: Ready"
 
 
 async def _wait_ready(
-    procs: list[subprocess.Popen[bytes]], log_paths: list[Path], logs: Path
+    procs: list[subprocess.Popen[bytes]], log_paths: list[tuple[Path, int]], logs: Path
 ) -> None:
-    """Until one of the workers logs Faust's "Ready" (the scorer logs at info by default)."""
+    """Until one of the workers logs Faust's "Ready" (the scorer logs at info by default) past
+    the given offset of its log."""
+
+    def ready(path: Path, start: int) -> bool:
+        if not path.exists():
+            return False
+        with open(path, "rb") as log:
+            log.seek(start)
+            return READY_LINE.encode() in log.read()
+
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not any(p.exists() and READY_LINE in p.read_text(errors="replace") for p in log_paths):
+    while not any(ready(path, start) for path, start in log_paths):
         _check_alive(procs, logs)
         if time.monotonic() > deadline:
             raise TimeoutError(f"no worker ready within {RUN_TIMEOUT_S} s; see logs in {logs}")
