@@ -71,6 +71,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
+from private_stack import add_stack_options, stack_settings
 from scorer_throughput import (
     Watcher,
     _wait_done,
@@ -654,12 +655,7 @@ def main() -> None:
         default=20.0,
         help="live events a second followed into Redis (runs `vitals projector`); 0 = off",
     )
-    parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--kafka-port", type=int, default=39592)
-    parser.add_argument("--kafka-controller-port", type=int, default=39593)
-    parser.add_argument("--redis-port", type=int, default=36979)
-    parser.add_argument("--data-dir", default="/tmp/vitals-freshness")
-    parser.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis running")
+    add_stack_options(parser, kafka_port=39592, redis_port=36979, data_dir="/tmp/vitals-freshness")
     parser.add_argument(
         "--scorer-command",
         default=SCORER_COMMAND,
@@ -671,18 +667,7 @@ def main() -> None:
     if args.seconds > 60:
         parser.error("--seconds: at most 60 s of steady load per variant")
 
-    base = Settings(
-        kafka_port=args.kafka_port,
-        kafka_controller_port=args.kafka_controller_port,
-        redis_port=args.redis_port,
-        data_dir=Path(args.data_dir),
-        kafka_bootstrap="",
-        redis_url="",
-        partitions=args.partitions,
-        clock="wall",
-        refit_interval_s=0,
-        scorer_metrics_port=0,
-    )
+    base = stack_settings(args, clock="wall")
     run = time.strftime("%H%M%S")
     workdir = base.data_dir / "runs" / run
     workdir.mkdir(parents=True, exist_ok=True)

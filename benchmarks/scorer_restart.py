@@ -45,6 +45,7 @@ import msgpack
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from private_stack import add_stack_options, stack_settings
 
 from vitals.core.config import DEFAULT_CONFIG
 from vitals.core.params import DEFAULT_PARAMS
@@ -294,26 +295,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--kafka-port", type=int, default=39292)
-    parser.add_argument("--kafka-controller-port", type=int, default=39293)
-    parser.add_argument("--redis-port", type=int, default=36679)
-    parser.add_argument("--data-dir", default="/tmp/vitals-restart-bench")
-    parser.add_argument("--keep-stack", action="store_true")
+    add_stack_options(
+        parser, kafka_port=39292, redis_port=36679, data_dir="/tmp/vitals-restart-bench"
+    )
     args = parser.parse_args()
     run = time.strftime("%H%M%S")
-    base = Settings(
-        kafka_port=args.kafka_port,
-        kafka_controller_port=args.kafka_controller_port,
-        redis_port=args.redis_port,
-        data_dir=Path(args.data_dir),
-        kafka_bootstrap="",
-        redis_url="",
-        partitions=args.partitions,
-        clock="stream",
-        refit_interval_s=0,
-        scorer_metrics_port=0,
-    )
+    base = stack_settings(args, clock="stream")
     settings = base.model_copy(
         update={
             "topic_events": f"vrestart-{run}.events",

@@ -71,6 +71,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
+from private_stack import add_stack_options, stack_settings
 from pyspy_summary import print_profile
 
 from vitals.core.config import DEFAULT_CONFIG
@@ -145,21 +146,6 @@ def process_cpu_s(pid: int) -> float:
 
 
 # ---- stack and topics ------------------------------------------------------------------------
-
-
-def base_settings(args: argparse.Namespace) -> Settings:
-    return Settings(
-        kafka_port=args.kafka_port,
-        kafka_controller_port=args.kafka_controller_port,
-        redis_port=args.redis_port,
-        data_dir=Path(args.data_dir),
-        kafka_bootstrap="",
-        redis_url="",
-        partitions=args.partitions,
-        clock="stream",
-        refit_interval_s=0,
-        scorer_metrics_port=0,
-    )
 
 
 def layout_settings(base: Settings, run: str, tag: str, redis_db: int) -> Settings:
@@ -658,18 +644,13 @@ def main() -> None:
         default="1,25,250",
         help="events per record, comma separated; 1 = single-event records",
     )
-    parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument(
         "--profile-seconds",
         type=float,
         default=20.0,
         help="py-spy seconds per profiled layout (first and last); 0 = no profile",
     )
-    parser.add_argument("--kafka-port", type=int, default=39192)
-    parser.add_argument("--kafka-controller-port", type=int, default=39193)
-    parser.add_argument("--redis-port", type=int, default=36579)
-    parser.add_argument("--data-dir", default="/tmp/vitals-bench")
-    parser.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis running")
+    add_stack_options(parser, kafka_port=39192, redis_port=36579, data_dir="/tmp/vitals-bench")
     parser.add_argument(
         "--scorer-command",
         default=SCORER_COMMAND,
@@ -688,7 +669,7 @@ def main() -> None:
     args.customers = args.customers or customers
     args.days = args.days or days
 
-    base = base_settings(args)
+    base = stack_settings(args, clock="stream")
     run = time.strftime("%H%M%S")
     workdir = base.data_dir / "runs" / run
     workdir.mkdir(parents=True, exist_ok=True)
